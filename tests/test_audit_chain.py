@@ -1,0 +1,50 @@
+"""The audit chain: intact after real work, and any direct SQL edit is detected."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.factories import make_article
+from workbench import audit
+from workbench.db import db
+from workbench.models import AuditEvent
+
+
+def test_chain_of_real_work_verifies(client, admin):
+    make_article()
+    report = audit.verify()
+    assert report.ok and report.checked > 3
+    body = client.get("/api/v1/audit/verify", headers=admin.headers).json
+    assert body["ok"] is True and body["checked"] == report.checked
+
+
+def test_an_sql_update_is_detected_and_named(client, admin, runner):
+    make_article()
+    db.session.execute(sa.text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3"))
+    db.session.commit()
+    report = audit.verify()
+    assert not report.ok and report.first_broken_seq == 3 and "altered" in report.reason
+    response = client.get("/api/v1/audit/verify", headers=admin.headers)
+    assert response.status_code == 409 and response.json["first_broken_seq"] == 3
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "event 3" in result.output
+
+
+def test_an_sql_delete_is_detected(client):
+    make_article()
+    db.session.execute(sa.text("DELETE FROM audit_events WHERE seq = 2"))
+    db.session.commit()
+    report = audit.verify()
+    assert not report.ok and report.first_broken_seq == 2 and "missing" in report.reason
+
+
+def test_a_payload_edit_is_detected(client):
+    make_article()
+    event = db.session.get(AuditEvent, 1)
+    event.payload = {**event.payload, "claims": 0}
+    db.session.commit()
+    assert audit.verify().first_broken_seq == 1
+
+
+def test_reviewers_cannot_verify_the_chain(client, reviewer):
+    assert client.get("/api/v1/audit/verify", headers=reviewer.headers).status_code == 403

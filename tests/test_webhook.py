@@ -1,0 +1,102 @@
+"""The Label Studio webhook receiver: secret, idempotency, versions, and keeping what it cannot place."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import WEBHOOK_SECRET
+from tests.factories import annotation_payload, link_claim, make_article
+from workbench.db import db
+from workbench.labelstudio.service import WEBHOOK_HEADER
+from workbench.models import Annotation, Claim, WebhookEvent
+
+HOOK = "/api/v1/hooks/label-studio"
+GOOD = {WEBHOOK_HEADER: WEBHOOK_SECRET}
+
+
+@pytest.fixture
+def linked_claim(app):
+    article = make_article()
+    claim = next(c for c in article.claims if c.checkworthy)
+    link_claim(claim, task_id=501)
+    return claim
+
+
+def post(client, body, headers=GOOD):
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post(HOOK, data=data, headers=headers, content_type="application/json")
+
+
+@pytest.mark.parametrize("headers", [{}, {WEBHOOK_HEADER: "wrong"}, {WEBHOOK_HEADER: ""},
+                                     {"Authorization": f"Bearer {WEBHOOK_SECRET}"}])
+def test_wrong_or_missing_secret_is_a_401_and_stores_nothing(client, linked_claim, headers):
+    response = post(client, annotation_payload(1, 501), headers)
+    assert response.status_code == 401
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 0
+
+
+def test_without_a_configured_secret_webhooks_are_refused(app, client, linked_claim):
+    app.config["WEBHOOK_SECRET"] = None
+    response = post(client, annotation_payload(1, 501))
+    assert response.status_code == 401
+    assert "WORKBENCH_WEBHOOK_SECRET" in response.json["message"]
+
+
+def test_annotation_is_stored_with_parsed_fields(client, linked_claim):
+    response = post(client, annotation_payload(11, 501, user_id=7, verdict="Mostly false"))
+    assert response.status_code == 200 and response.json["status"] == "processed"
+    row = db.session.scalar(sa.select(Annotation))
+    assert (row.ls_annotation_id, row.annotator_ls_id, row.verdict) == (11, 7, "Mostly false")
+    assert row.checkworthy is True and row.confidence == 4 and row.source == "webhook"
+    assert row.evidence_urls == ["https://stats.example.org/table-1", "https://example.org/b"]
+    assert db.session.get(Claim, linked_claim.id).status == "annotated"
+
+
+def test_repeated_delivery_changes_nothing(client, linked_claim):
+    for _ in range(3):
+        assert post(client, annotation_payload(11, 501)).status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 1
+    statuses = list(db.session.scalars(sa.select(WebhookEvent.status).order_by(WebhookEvent.id)))
+    assert statuses == ["processed", "duplicate", "duplicate"]
+
+
+def test_an_updated_annotation_is_a_new_version_and_the_old_one_is_kept(client, linked_claim):
+    post(client, annotation_payload(11, 501, verdict="False"))
+    post(client, annotation_payload(11, 501, verdict="Half true", action="ANNOTATION_UPDATED"))
+    rows = list(db.session.scalars(sa.select(Annotation).order_by(Annotation.version)))
+    assert [(r.version, r.verdict) for r in rows] == [(1, "False"), (2, "Half true")]
+
+
+def test_claim_is_found_by_uuid_when_the_task_link_is_unknown(client, linked_claim):
+    response = post(client, annotation_payload(12, 99999, claim_uuid=linked_claim.uuid))
+    assert response.json["status"] == "processed"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "kept_as"),
+    [
+        ("{not json", 400, "malformed"),
+        (b"\xff\xfe", 400, "malformed"),
+        ([1, 2], 400, "malformed"),
+        ({"no_action": True}, 400, "malformed"),
+        ({"action": "ANNOTATION_CREATED"}, 400, "malformed"),
+        ({"action": "PROJECT_UPDATED", "project": {"id": 1}}, 200, "unknown_action"),
+        (annotation_payload(13, 424242), 200, "unplaced"),
+    ],
+)
+def test_events_it_cannot_use_are_kept_for_inspection(client, linked_claim, body, status, kept_as):
+    response = post(client, body)
+    assert response.status_code == status
+    event = db.session.scalar(sa.select(WebhookEvent))
+    assert event.status == kept_as and event.detail
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 0
+
+
+def test_deleted_annotations_are_recorded_not_erased(client, linked_claim):
+    post(client, annotation_payload(11, 501))
+    response = post(client, {"action": "ANNOTATIONS_DELETED", "annotations": [{"id": 11}], "project": {"id": 1}})
+    assert response.status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 1

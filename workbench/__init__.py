@@ -1,0 +1,61 @@
+"""Fact-check workbench: article → claims → Label Studio → verdicts → export, with provenance."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask application; with no argument, read the ``WORKBENCH_*`` environment."""
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("WORKBENCH_INSTANCE_PATH") or None)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from workbench import config
+
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+    from flask_migrate import Migrate
+
+    from workbench.db import db
+
+    db.init_app(app)
+    Migrate(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+
+    from workbench import errors_http
+    from workbench.api import bp as api_bp
+    from workbench.web import bp as web_bp
+
+    errors_http.register(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+
+    # The same commands on ``flask --app workbench`` and on the test CLI runner.
+    from workbench.cli import main as cli_main
+
+    for name, command in cli_main.commands.items():
+        app.cli.add_command(command, name)
+
+    @app.get("/health")
+    def health():
+        """Answer liveness probes, and say whether the database answers."""
+        import sqlalchemy as sa
+
+        try:
+            db.session.execute(sa.text("SELECT 1"))
+            return {"status": "ok", "database": "ok", "version": __version__}
+        except Exception as exc:  # the probe must answer, whatever broke
+            return {"status": "degraded", "database": str(exc)}, 503
+
+    return app

@@ -1,0 +1,7 @@
+"""The REST API under /api/v1: thin views over the domain packages."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from workbench.api import articles, audit_views, claims, exports, hooks, review  # noqa: E402,F401

@@ -1,0 +1,135 @@
+"""Append to and verify the audit chain: ``hash = sha256(prev_hash + canonical JSON)``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from workbench.db import db
+from workbench.models.audit import GENESIS_HASH, AuditEvent
+from workbench.models.base import iso, utcnow
+
+# Any constant works; it only has to be the same for every writer of this database.
+_PG_LOCK_KEY = 0x5746_4155_4449_54  # "WFAUDIT"
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise deterministically: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(prev_hash: str, event: AuditEvent) -> str:
+    """Hash an event together with the hash of the one before it."""
+    body = {
+        "seq": event.seq,
+        "created_at": iso(event.created_at),
+        "actor": event.actor,
+        "action": event.action,
+        "subject_type": event.subject_type,
+        "subject_id": str(event.subject_id),
+        "payload": event.payload,
+    }
+    return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
+
+
+def _lock_head() -> tuple[int, str]:
+    """Serialise appenders and return the current head (seq, hash).
+
+    On PostgreSQL a transaction-scoped advisory lock makes concurrent writers
+    queue instead of failing; elsewhere the unique ``prev_hash`` constraint
+    still guarantees that a race can only fail, never fork the chain.
+    """
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+    row = session.execute(
+        sa.select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
+
+
+def append_many(events: Iterable[dict[str, Any]]) -> list[AuditEvent]:
+    """Append events (dicts of actor, action, subject_type, subject_id, payload) in order.
+
+    The caller's transaction commits them together with the state change they record.
+    """
+    seq, prev = _lock_head()
+    now = utcnow()
+    rows = []
+    for spec in events:
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            created_at=now,
+            actor=spec["actor"],
+            action=spec["action"],
+            subject_type=spec["subject_type"],
+            subject_id=str(spec["subject_id"]),
+            payload=json.loads(canonical_json(spec.get("payload") or {})),
+            prev_hash=prev,
+        )
+        event.hash = event_hash(prev, event)
+        prev = event.hash
+        rows.append(event)
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def append(actor: str, action: str, subject_type: str, subject_id: Any, payload: dict | None = None) -> AuditEvent:
+    """Append one event; see :func:`append_many`."""
+    return append_many(
+        [{"actor": actor, "action": action, "subject_type": subject_type,
+          "subject_id": subject_id, "payload": payload or {}}]
+    )[0]
+
+
+def head_hash() -> str:
+    """Return the hash of the newest event (the genesis hash for an empty chain)."""
+    value = db.session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+    return value or GENESIS_HASH
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    checked: int
+    head_hash: str
+    first_broken_seq: int | None = None
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "head_hash": self.head_hash,
+                "first_broken_seq": self.first_broken_seq, "reason": self.reason}
+
+
+def verify(batch_size: int = 5000) -> VerifyReport:
+    """Walk the whole chain in order and name the first broken link."""
+    expected_seq, prev, checked = 1, GENESIS_HASH, 0
+    stmt = sa.select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
+    result = db.session.scalars(stmt)
+    try:
+        for event in result:
+            if event.seq != expected_seq:
+                return VerifyReport(False, checked, prev, expected_seq,
+                                    f"event {expected_seq} is missing (next stored event is {event.seq})")
+            if event.prev_hash != prev:
+                return VerifyReport(False, checked, prev, event.seq,
+                                    f"event {event.seq} does not point at the hash of event {event.seq - 1}")
+            if event_hash(prev, event) != event.hash:
+                return VerifyReport(False, checked, prev, event.seq,
+                                    f"event {event.seq} was altered: its content no longer matches its hash")
+            prev = event.hash
+            expected_seq += 1
+            checked += 1
+    finally:
+        # Close the server-side cursor even when we stop at a broken link.
+        result.close()
+        db.session.expunge_all()
+    return VerifyReport(True, checked, prev)

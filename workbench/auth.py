@@ -1,0 +1,76 @@
+"""Bearer-token authentication and role checks for the API."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, request
+
+from workbench.db import db
+from workbench.errors import Forbidden, Unauthorized, ValidationError
+from workbench.models import ROLES, User
+
+
+def hash_token(token: str) -> str:
+    """Hash a token for storage; tokens are long random strings, so plain sha256 suffices."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_user(email: str, role: str, name: str = "", *, actor: str = "system") -> tuple[User, str]:
+    """Create a user and return it with its API token (the only time the token is visible)."""
+    from workbench import audit
+
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise ValidationError(f"not an email address: {email!r}", errors={"email": ["invalid"]})
+    if role not in ROLES:
+        raise ValidationError(f"unknown role {role!r}; use one of {', '.join(ROLES)}",
+                              errors={"role": ["invalid"]})
+    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        raise ValidationError(f"a user with email {email} already exists", errors={"email": ["taken"]})
+    token = "wb_" + secrets.token_urlsafe(32)
+    user = User(email=email, role=role, name=name, token_hash=hash_token(token))
+    db.session.add(user)
+    db.session.flush()
+    audit.append(actor, "user.created", "user", user.id, {"email": email, "role": role})
+    return user, token
+
+
+def user_for_token(token: str) -> User | None:
+    """Return the active user holding this token, if any."""
+    user = db.session.scalar(sa.select(User).where(User.token_hash == hash_token(token)))
+    return user if user is not None and user.active else None
+
+
+def current_user() -> User:
+    """Authenticate the request's bearer token or raise 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    user = user_for_token(token.strip())
+    if user is None:
+        raise Unauthorized("invalid, unknown or disabled API token")
+    g.user = user
+    return user
+
+
+def require_role(*roles: str) -> Callable:
+    """Let a view run only for authenticated users holding one of ``roles`` (admin always may)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            user = current_user()
+            if user.role != "admin" and user.role not in roles:
+                raise Forbidden(f"role {user.role!r} may not do this; needs {' or '.join(roles)}")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,28 @@
+"""``workbench audit verify``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from workbench.cli import main
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Inspect the audit chain."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Walk the whole chain; exit 1 and name the first broken link if it was tampered with."""
+    from workbench import audit
+
+    report = audit.verify()
+    if report.ok:
+        click.echo(f"audit chain intact: {report.checked} events, head {report.head_hash}")
+        return
+    click.echo(f"audit chain BROKEN at event {report.first_broken_seq}: {report.reason} "
+               f"({report.checked} events verified before it)", err=True)
+    sys.exit(1)

@@ -1,0 +1,46 @@
+"""Configuration from the environment, with embedded defaults that work on a laptop."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+#: Published rating scale (the order is the ordinal scale, most true first).
+RATINGS = ("True", "Mostly true", "Half true", "Mostly false", "False", "Misleading", "Unverifiable")
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Pick the psycopg 3 driver for plain ``postgresql://`` URLs (we do not ship psycopg2)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    """Read every ``WORKBENCH_*`` setting, falling back to the embedded defaults."""
+    env = os.environ
+    db_url = env.get("WORKBENCH_DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'workbench.db')}"
+    return {
+        "SECRET_KEY": env.get("WORKBENCH_SECRET_KEY") or secrets.token_hex(32),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
+        "LABEL_STUDIO_URL": env.get("WORKBENCH_LABEL_STUDIO_URL", "http://127.0.0.1:8080").rstrip("/"),
+        "LABEL_STUDIO_API_KEY": env.get("WORKBENCH_LABEL_STUDIO_API_KEY") or None,
+        "LABEL_STUDIO_PROJECT_TITLE": env.get("WORKBENCH_LABEL_STUDIO_PROJECT", "Fact-check workbench"),
+        "WEBHOOK_SECRET": env.get("WORKBENCH_WEBHOOK_SECRET") or None,
+        "PUBLIC_URL": env.get("WORKBENCH_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "REDIS_URL": env.get("WORKBENCH_REDIS_URL") or None,
+        "MAX_ARTICLE_BYTES": int(env.get("WORKBENCH_MAX_ARTICLE_BYTES", str(1024 * 1024))),
+        "CHECKWORTHY_THRESHOLD": float(env.get("WORKBENCH_CHECKWORTHY_THRESHOLD", "0.5")),
+        "PUSH_BATCH_SIZE": int(env.get("WORKBENCH_PUSH_BATCH_SIZE", "1000")),
+        "ANNOTATION_OVERLAP": int(env.get("WORKBENCH_ANNOTATION_OVERLAP", "1")),
+        "SQLALCHEMY_ECHO": _bool(env.get("WORKBENCH_SQL_ECHO"), False),
+    }

@@ -1,0 +1,42 @@
+"""Render every error in one shape: JSON under /api, a page elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from workbench.db import db
+from workbench.errors import WorkbenchError
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/health"
+
+
+def _render(payload: dict) -> tuple[Response | str, int]:
+    if _wants_json():
+        return jsonify(payload), payload["status"]
+    return render_template("error.html", error=payload), payload["status"]
+
+
+def register(app: Flask) -> None:
+    """Install the handlers for workbench errors, HTTP errors and crashes."""
+
+    @app.errorhandler(WorkbenchError)
+    def handle_workbench_error(exc: WorkbenchError):
+        if exc.status >= 500:
+            db.session.rollback()
+        return _render(exc.to_dict())
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return _render({"code": code, "status": exc.code or 500,
+                        "message": exc.description or exc.name, "errors": {}})
+
+    @app.errorhandler(Exception)
+    def handle_crash(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return _render({"code": "internal_error", "status": 500,
+                        "message": "internal error; the change was rolled back", "errors": {}})

@@ -1,0 +1,118 @@
+"""Turn an article into claims: header, sentences, speakers, scores."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .attribution import SpeakerTracker, attribute_paragraph
+from .checkworthiness import score
+from .header import ArticleHeader, dateline_end, parse_header
+from .segment import SEGMENTER_NAME, SEGMENTER_VERSION, Span, paragraphs, segment
+
+RULES_VERSION = "rules-1.0"
+# Stored with every claim: a change in rules or segmenter changes claims.
+EXTRACTOR_VERSION = f"{RULES_VERSION}+{SEGMENTER_NAME}-{SEGMENTER_VERSION}"
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class ExtractedClaim:
+    """One sentence of the article body, as a candidate claim."""
+
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    paragraph_index: int
+    speaker: str | None
+    is_quote: bool
+    checkworthiness: float
+    checkworthy: bool
+    claim_type: str
+    reasons: tuple[str, ...]
+    context_before: str
+    paragraph: str
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict (reasons as a list)."""
+        data = asdict(self)
+        data["reasons"] = list(self.reasons)
+        return data
+
+
+def extract_claims(
+    text: str, *, threshold: float = DEFAULT_THRESHOLD, include_all: bool = False
+) -> list[ExtractedClaim]:
+    """Return every body sentence of text as a claim, flagged by threshold.
+
+    Low scorers are kept (checkworthy=False): the caller decides what to push.
+    include_all=True also returns the header lines (headline, date, byline,
+    agency) as claims of type "other" with score 0, for inspection.
+    """
+    header = parse_header(text)
+    body_from = dateline_end(text, header)
+    paras = paragraphs(text)
+    by_paragraph: dict[int, list[Span]] = {}
+    for span in segment(text):
+        if span.end <= body_from and not include_all:
+            continue
+        if span.start < body_from < span.end:
+            # Keep "NEW DELHI: " out of the first claim.
+            span = Span(body_from, span.end, span.paragraph_index)
+        by_paragraph.setdefault(span.paragraph_index, []).append(span)
+
+    tracker = SpeakerTracker()
+    claims: list[ExtractedClaim] = []
+    for index, spans in sorted(by_paragraph.items()):
+        p_start, p_end = paras[index]
+        paragraph = text[p_start:p_end]
+        local = [(s.start - p_start, s.end - p_start) for s in spans]
+        following = (
+            text[paras[index + 1][0] : paras[index + 1][1]] if index + 1 < len(paras) else ""
+        )
+        attributions = attribute_paragraph(paragraph, local, tracker, following)
+        previous = ""
+        for span, who in zip(spans, attributions, strict=True):
+            sentence = text[span.start : span.end]
+            claims.append(
+                _claim(
+                    len(claims),
+                    sentence,
+                    span,
+                    who,
+                    previous,
+                    paragraph,
+                    threshold,
+                    is_header=span.end <= body_from,
+                )
+            )
+            previous = sentence
+    return claims
+
+
+def _claim(ordinal, sentence, span, who, previous, paragraph, threshold, *, is_header):
+    if is_header:
+        value, claim_type, reasons = 0.0, "other", ("header line (metadata, not a claim)",)
+        speaker, is_quote = None, False
+    else:
+        s = score(sentence, is_quote=who.is_quote, speaker=who.speaker)
+        value, claim_type, reasons = s.checkworthiness, s.claim_type, s.reasons
+        speaker, is_quote = who.speaker, who.is_quote
+    return ExtractedClaim(
+        ordinal=ordinal,
+        text=sentence,
+        start=span.start,
+        end=span.end,
+        paragraph_index=span.paragraph_index,
+        speaker=speaker,
+        is_quote=is_quote,
+        checkworthiness=value,
+        checkworthy=value >= threshold,
+        claim_type=claim_type,
+        reasons=reasons,
+        context_before=previous,
+        paragraph=paragraph,
+    )
+
+
+__all__ = ["EXTRACTOR_VERSION", "ArticleHeader", "ExtractedClaim", "extract_claims"]

@@ -1,0 +1,151 @@
+"""The ingest rule: validate, deduplicate by text hash, extract, queue, audit — in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from workbench import audit
+from workbench.db import db
+from workbench.errors import PayloadTooLarge, ValidationError
+from workbench.extraction import EXTRACTOR_VERSION, extract_claims, parse_header
+from workbench.models import Article, Claim, ClaimStatus
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    text: str
+    title: str | None = None
+    url: str | None = None
+    publisher: str | None = None
+    author: str | None = None
+    published_at: date | None = None
+
+
+def parse_published(value: Any) -> date | None:
+    """Parse an ISO date or datetime; raise a 422 naming the field otherwise."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("published_at must be an ISO date string such as 2023-12-28",
+                              errors={"published_at": ["not a string"]})
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise ValidationError(f"published_at {value!r} is not an ISO date such as 2023-12-28",
+                              errors={"published_at": ["unparseable date"]}) from None
+
+
+def validate_input(data: Any, *, max_bytes: int) -> ArticleInput:
+    """Turn untrusted input (a decoded JSON body or CLI options) into an ArticleInput."""
+    if not isinstance(data, dict):
+        raise ValidationError("the body must be a JSON object with a 'text' field",
+                              errors={"_schema": ["not an object"]})
+    errors: dict[str, list[str]] = {}
+    text = data.get("text")
+    if "text" not in data or text is None:
+        raise ValidationError("'text' is required", errors={"text": ["missing"]})
+    if not isinstance(text, str):
+        raise ValidationError(f"'text' must be a string, not {type(text).__name__}",
+                              errors={"text": ["not a string"]})
+    if not text.strip():
+        raise ValidationError("'text' is empty or blank", errors={"text": ["blank"]})
+    size = len(text.encode("utf-8"))
+    if size > max_bytes:
+        raise PayloadTooLarge(f"'text' is {size} bytes; the limit is {max_bytes} bytes",
+                              errors={"text": ["too large"]})
+    fields = {}
+    for name, limit in (("title", 1000), ("url", 2000), ("publisher", 300), ("author", 300)):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            errors[name] = ["not a string"]
+        elif value is not None and len(value) > limit:
+            errors[name] = [f"longer than {limit} characters"]
+        else:
+            fields[name] = value.strip() or None if isinstance(value, str) else None
+    url = fields.get("url")
+    if url and not url.startswith(("http://", "https://")):
+        errors["url"] = ["must start with http:// or https://"]
+    if errors:
+        raise ValidationError("invalid fields: " + ", ".join(sorted(errors)), errors=errors)
+    published = parse_published(data.get("published_at"))
+    return ArticleInput(text=text, published_at=published, **fields)
+
+
+def text_sha256(text: str) -> str:
+    """Hash the text exactly as stored; this is the article's identity."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def ingest_article(
+    item: ArticleInput, *, actor: str, user_id: int | None, via: str, raw_input: dict[str, Any],
+    threshold: float,
+) -> tuple[Article, bool]:
+    """Store the article and its claims, or return the existing one; returns (article, created)."""
+    digest = text_sha256(item.text)
+    existing = db.session.scalar(sa.select(Article).where(Article.text_sha256 == digest))
+    if existing is not None:
+        return existing, False
+
+    header = parse_header(item.text)
+    article = Article(
+        title=item.title or header.title,
+        url=item.url,
+        publisher=item.publisher or header.agency,
+        byline=item.author or header.byline,
+        published_at=item.published_at or _header_date(header.published),
+        dateline=header.dateline,
+        text=item.text,
+        text_sha256=digest,
+        raw_input=raw_input,
+        extractor_version=EXTRACTOR_VERSION,
+        ingested_by_id=user_id,
+        ingested_via=via,
+    )
+    db.session.add(article)
+    db.session.flush()
+
+    claims = []
+    for extracted in extract_claims(item.text, threshold=threshold):
+        # Outbox: a check-worthy claim is queued in the transaction that creates it.
+        status = ClaimStatus.QUEUED if extracted.checkworthy else ClaimStatus.EXTRACTED
+        claims.append(Claim(
+            article_id=article.id, ordinal=extracted.ordinal, text=extracted.text,
+            start=extracted.start, end=extracted.end, paragraph_index=extracted.paragraph_index,
+            speaker=extracted.speaker, is_quote=extracted.is_quote,
+            checkworthiness=float(extracted.checkworthiness), checkworthy=extracted.checkworthy,
+            claim_type=extracted.claim_type, reasons=list(extracted.reasons),
+            context_before=extracted.context_before, status=status,
+            extractor_version=EXTRACTOR_VERSION,
+        ))
+    db.session.add_all(claims)
+    db.session.flush()
+
+    events = [{"actor": actor, "action": "article.ingested", "subject_type": "article",
+               "subject_id": article.id,
+               "payload": {"uuid": article.uuid, "text_sha256": digest, "via": via,
+                           "title": article.title, "url": article.url, "claims": len(claims)}}]
+    events += [{"actor": actor, "action": "claim.extracted", "subject_type": "claim",
+                "subject_id": c.id,
+                "payload": {"uuid": c.uuid, "article_id": article.id, "start": c.start, "end": c.end,
+                            "checkworthiness": c.checkworthiness, "status": c.status,
+                            "extractor_version": EXTRACTOR_VERSION}} for c in claims]
+    audit.append_many(events)
+    return article, True
+
+
+def _header_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

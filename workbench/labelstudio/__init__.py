@@ -1,0 +1,1 @@
+"""Label Studio integration: the client is the only module that talks to Label Studio."""

@@ -1,0 +1,172 @@
+"""Read Label Studio annotation results into the workbench's fields, and store versions idempotently."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from workbench import audit
+from workbench.config import RATINGS
+from workbench.db import db
+from workbench.models import Annotation, Claim, ClaimStatus, LabelStudioLink
+from workbench.models.base import utcnow
+
+_URL = re.compile(r"https?://\S+")
+
+
+@dataclass(frozen=True)
+class ParsedResult:
+    checkworthy: bool | None
+    verdict: str | None
+    evidence_urls: list[str]
+    rationale: str | None
+    confidence: int | None
+    rewritten_claim: str | None
+
+
+def _texts(item: dict) -> list[str]:
+    value = item.get("value") or {}
+    text = value.get("text") or []
+    return [text] if isinstance(text, str) else [t for t in text if isinstance(t, str)]
+
+
+def parse_result(result: list[dict[str, Any]]) -> ParsedResult:
+    """Pick the labelling interface's fields (see label_config.xml) out of a result list."""
+    fields: dict[str, Any] = {"checkworthy": None, "verdict": None, "evidence_urls": [],
+                              "rationale": None, "confidence": None, "rewritten_claim": None}
+    for item in result or []:
+        if not isinstance(item, dict):
+            continue
+        name = item.get("from_name")
+        value = item.get("value") or {}
+        choices = value.get("choices") or []
+        if name == "checkworthy" and choices:
+            fields["checkworthy"] = choices[0] == "Check-worthy"
+        elif name == "verdict" and choices:
+            fields["verdict"] = choices[0] if choices[0] in RATINGS else choices[0]
+        elif name == "evidence":
+            fields["evidence_urls"] = [u for t in _texts(item) for u in _URL.findall(t)]
+        elif name == "rationale":
+            fields["rationale"] = "\n".join(_texts(item)) or None
+        elif name == "rewrite":
+            fields["rewritten_claim"] = "\n".join(_texts(item)) or None
+        elif name == "confidence" and value.get("rating") is not None:
+            fields["confidence"] = int(value["rating"])
+    return ParsedResult(**fields)
+
+
+def annotator_id(annotation: dict[str, Any]) -> int | None:
+    """Return the Label Studio user id of an annotation's author (an int or a nested object)."""
+    completed_by = annotation.get("completed_by")
+    if isinstance(completed_by, dict):
+        completed_by = completed_by.get("id")
+    return int(completed_by) if isinstance(completed_by, int | str) and str(completed_by).isdigit() else None
+
+
+def annotator_email(annotation: dict[str, Any]) -> str | None:
+    """Return the author's email when the payload carries it."""
+    completed_by = annotation.get("completed_by")
+    if isinstance(completed_by, dict) and completed_by.get("email"):
+        return str(completed_by["email"]).lower()
+    # Label Studio adds "created_username": "email, id" to serialised annotations.
+    username = annotation.get("created_username")
+    if isinstance(username, str) and "@" in username:
+        return username.split(",")[0].strip().lower()
+    return None
+
+
+def content_hash(annotation: dict[str, Any]) -> str:
+    """Hash what makes an annotation version: its result, author and cancellation flag."""
+    body = {"result": annotation.get("result") or [], "completed_by": annotator_id(annotation),
+            "was_cancelled": bool(annotation.get("was_cancelled"))}
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+def find_claim(task_id: int | None, task_data: dict[str, Any] | None) -> Claim | None:
+    """Place an annotation: by the recorded task link first, by the claim uuid in the task data second."""
+    if task_id is not None:
+        claim = db.session.scalar(
+            sa.select(Claim).join(LabelStudioLink).where(LabelStudioLink.task_id == task_id)
+        )
+        if claim is not None:
+            return claim
+    claim_uuid = (task_data or {}).get("claim_uuid")
+    if isinstance(claim_uuid, str):
+        return db.session.scalar(sa.select(Claim).where(Claim.uuid == claim_uuid))
+    return None
+
+
+def store_annotation(
+    claim: Claim, annotation: dict[str, Any], *, source: str, project_id: int | None,
+    overlap: int, email_lookup: dict[int, str] | None = None,
+) -> Annotation | None:
+    """Store this version of the annotation unless it is already stored; return the new row or None.
+
+    Runs in a savepoint so a concurrent duplicate (webhook and sync racing) is
+    answered by the unique constraint, not by a second row.
+    """
+    ls_id = int(annotation["id"])
+    digest = content_hash(annotation)
+    exists = db.session.scalar(
+        sa.select(Annotation.id).where(Annotation.ls_annotation_id == ls_id,
+                                       Annotation.payload_sha256 == digest)
+    )
+    if exists is not None:
+        return None
+    previous = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Annotation).where(Annotation.ls_annotation_id == ls_id)
+    ) or 0
+    parsed = parse_result(annotation.get("result") or [])
+    who = annotator_id(annotation)
+    email = annotator_email(annotation) or (email_lookup or {}).get(who or -1)
+    task_id = annotation.get("task")
+    if isinstance(task_id, dict):
+        task_id = task_id.get("id")
+    row = Annotation(
+        claim_id=claim.id, ls_annotation_id=ls_id,
+        ls_task_id=int(task_id) if task_id is not None else (claim.link.task_id if claim.link else 0),
+        ls_project_id=project_id, version=previous + 1, annotator_ls_id=who, annotator_email=email,
+        result=annotation.get("result") or [], checkworthy=parsed.checkworthy, verdict=parsed.verdict,
+        evidence_urls=parsed.evidence_urls, rationale=parsed.rationale, confidence=parsed.confidence,
+        rewritten_claim=parsed.rewritten_claim, was_cancelled=bool(annotation.get("was_cancelled")),
+        lead_time=annotation.get("lead_time"), ls_created_at=annotation.get("created_at"),
+        ls_updated_at=annotation.get("updated_at"), source=source, payload_sha256=digest,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        return None
+
+    _advance_claim(claim, overlap)
+    audit.append(
+        f"label-studio:{who}" if who is not None else "label-studio",
+        "annotation.received", "claim", claim.id,
+        {"annotation_id": row.id, "ls_annotation_id": ls_id, "version": row.version,
+         "source": source, "annotator_ls_id": who, "annotator_email": email,
+         "verdict": parsed.verdict, "payload_sha256": digest, "claim_status": claim.status},
+    )
+    return row
+
+
+def _advance_claim(claim: Claim, overlap: int) -> None:
+    """Move a claim to ``annotated`` once enough distinct annotators have answered."""
+    if claim.status not in (ClaimStatus.QUEUED, ClaimStatus.IN_ANNOTATION, ClaimStatus.NEEDS_REWORK):
+        return
+    annotators = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Annotation.annotator_ls_id)))
+        .where(Annotation.claim_id == claim.id, Annotation.was_cancelled.is_(False))
+    ) or 0
+    if annotators >= overlap:
+        claim.status = ClaimStatus.ANNOTATED
+        claim.version += 1
+        claim.updated_at = utcnow()

@@ -1,0 +1,272 @@
+"""Bootstrap, push and sync: the workbench's side of the Label Studio loop."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from workbench import audit
+from workbench.db import db
+from workbench.errors import LabelStudioError, WorkbenchError
+from workbench.labelstudio.annotations import find_claim, store_annotation
+from workbench.labelstudio.client import LabelStudioClient, client_from_config
+from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink
+from workbench.models.base import utcnow
+
+WEBHOOK_HEADER = "X-Workbench-Webhook-Secret"
+WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
+PUSHABLE = (ClaimStatus.QUEUED,)
+
+
+def label_config_path() -> Path:
+    """Return the labelling interface file (the repository root's ``label_config.xml``)."""
+    configured = current_app.config.get("LABEL_CONFIG_PATH")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "label_config.xml"
+
+
+def label_config() -> tuple[str, str]:
+    """Return the labelling config and its sha256."""
+    text = label_config_path().read_text(encoding="utf-8")
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def webhook_url() -> str:
+    return current_app.config["PUBLIC_URL"] + "/api/v1/hooks/label-studio"
+
+
+def get_client() -> LabelStudioClient:
+    """Build the client from the app's configuration (may raise LabelStudioUnavailable)."""
+    return client_from_config(current_app.config)
+
+
+@dataclass
+class BootstrapResult:
+    project_id: int
+    project_created: bool
+    webhook_id: int | None
+    webhook_created: bool
+    label_config_sha256: str
+
+
+def bootstrap(client: LabelStudioClient | None = None, *, actor: str = "cli") -> BootstrapResult:
+    """Create or update the project and its webhook; running it twice creates nothing new."""
+    client = client or get_client()
+    config_text, config_hash = label_config()
+    cfg = current_app.config
+    project, created = client.ensure_project(
+        cfg["LABEL_STUDIO_PROJECT_TITLE"], config_text,
+        maximum_annotations=cfg["ANNOTATION_OVERLAP"],
+        description="Claims from the fact-check workbench. Do not edit task data.",
+    )
+    secret = cfg.get("WEBHOOK_SECRET")
+    webhook_id, webhook_created = None, False
+    if secret:
+        hook, webhook_created = client.ensure_webhook(
+            int(project["id"]), webhook_url(), {WEBHOOK_HEADER: secret}, WEBHOOK_ACTIONS
+        )
+        webhook_id = hook.get("id")
+    result = BootstrapResult(int(project["id"]), created, webhook_id, webhook_created, config_hash)
+    if created or webhook_created:
+        audit.append(actor, "labelstudio.bootstrapped", "project", result.project_id,
+                     {"project_created": created, "webhook_created": webhook_created,
+                      "webhook_url": webhook_url() if secret else None,
+                      "label_config_sha256": config_hash})
+        db.session.commit()
+    return result
+
+
+def project_id(client: LabelStudioClient) -> int:
+    """Find the configured project; tell the operator to bootstrap when it is missing."""
+    title = current_app.config["LABEL_STUDIO_PROJECT_TITLE"]
+    project = client.find_project(title)
+    if project is None:
+        raise WorkbenchError(f"Label Studio project {title!r} does not exist: run "
+                             "'workbench labelstudio bootstrap' first", status=409)
+    return int(project["id"])
+
+
+def task_for(claim: Claim, article: Article) -> dict[str, Any]:
+    """Build the Label Studio task for a claim: its data and the machine score as a prediction."""
+    context = " ".join(p for p in (claim.context_before,) if p)
+    paragraph = article.text[_paragraph_bounds(article.text, claim.start)[0]:
+                             _paragraph_bounds(article.text, claim.start)[1]]
+    reasons = "; ".join(claim.reasons or [])
+    return {
+        "data": {
+            "claim_uuid": claim.uuid,
+            "claim_id": claim.id,
+            "text": claim.text,
+            "context": (context + "\n\n" if context else "") + paragraph,
+            "speaker": claim.speaker or "",
+            "speaker_label": claim.speaker or "(the reporter)",
+            "is_quote": claim.is_quote,
+            "claim_type": claim.claim_type,
+            "article_title": article.title or "(untitled article)",
+            "article_url": article.url or "",
+            "article_uuid": article.uuid,
+            "checkworthiness": round(claim.checkworthiness, 4),
+            "score_label": f"{claim.checkworthiness:.2f} ({reasons or 'no reasons'})",
+            "reasons": list(claim.reasons or []),
+        },
+        "predictions": [{
+            "model_version": claim.extractor_version,
+            "score": round(claim.checkworthiness, 4),
+            "result": [{
+                "from_name": "checkworthy", "to_name": "claim", "type": "choices",
+                "value": {"choices": ["Check-worthy" if claim.checkworthy else "Not check-worthy"]},
+            }],
+        }],
+    }
+
+
+def _paragraph_bounds(text: str, offset: int) -> tuple[int, int]:
+    start = text.rfind("\n\n", 0, offset)
+    end = text.find("\n\n", offset)
+    return (0 if start < 0 else start + 2, len(text) if end < 0 else end)
+
+
+@dataclass
+class PushResult:
+    pushed: int = 0
+    reconciled: int = 0
+    batches: int = 0
+    remaining: int = 0
+    project_id: int | None = None
+    task_ids: list[int] = field(default_factory=list)
+
+
+def _reconcile_attempted(client: LabelStudioClient, pid: int, actor: str, config_hash: str) -> int:
+    """Link claims whose earlier push may have reached Label Studio before we could record it."""
+    pending = {c.uuid: c for c in db.session.scalars(
+        sa.select(Claim).where(Claim.status.in_(PUSHABLE), Claim.push_attempted_at.is_not(None))
+        .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+    )}
+    if not pending:
+        return 0
+    found = 0
+    for task in client.iter_tasks(pid):
+        claim = pending.get((task.get("data") or {}).get("claim_uuid"))
+        if claim is not None:
+            _link(claim, pid, int(task["id"]), config_hash, actor, reconciled=True)
+            found += 1
+    db.session.commit()
+    return found
+
+
+def _link(claim: Claim, pid: int, task_id: int, config_hash: str, actor: str, *, reconciled: bool) -> dict:
+    db.session.add(LabelStudioLink(claim_id=claim.id, project_id=pid, task_id=task_id,
+                                   label_config_sha256=config_hash))
+    claim.status = ClaimStatus.IN_ANNOTATION
+    claim.version += 1
+    claim.updated_at = utcnow()
+    return {"actor": actor, "action": "claim.pushed", "subject_type": "claim", "subject_id": claim.id,
+            "payload": {"uuid": claim.uuid, "project_id": pid, "task_id": task_id,
+                        "label_config_sha256": config_hash, "reconciled": reconciled}}
+
+
+def push(client: LabelStudioClient | None = None, *, actor: str = "cli",
+         batch_size: int | None = None, limit: int | None = None) -> PushResult:
+    """Import queued claims in batches and record their task ids; never push a claim twice.
+
+    Each batch is marked as attempted (committed) before the import call, so a
+    crash between Label Studio's answer and our commit is repaired by linking
+    the tasks found in Label Studio instead of importing them again.
+    """
+    client = client or get_client()
+    batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
+    _, config_hash = label_config()
+    pid = project_id(client)
+    result = PushResult(project_id=pid)
+    result.reconciled = _reconcile_attempted(client, pid, actor, config_hash)
+
+    while limit is None or result.pushed < limit:
+        size = batch_size if limit is None else min(batch_size, limit - result.pushed)
+        claims = list(db.session.scalars(
+            sa.select(Claim).where(Claim.status.in_(PUSHABLE))
+            .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+            .order_by(Claim.id).limit(size)
+        ))
+        if not claims:
+            break
+        articles = {a.id: a for a in db.session.scalars(
+            sa.select(Article).where(Article.id.in_({c.article_id for c in claims})))}
+        tasks = [task_for(c, articles[c.article_id]) for c in claims]
+        now = utcnow()
+        for claim in claims:
+            claim.push_attempted_at = now
+        db.session.commit()
+
+        task_ids = client.import_tasks(pid, tasks)
+        if len(task_ids) != len(claims):
+            raise LabelStudioError(f"Label Studio created {len(task_ids)} tasks for {len(claims)} claims")
+        events = [_link(c, pid, t, config_hash, actor, reconciled=False) for c, t in zip(claims, task_ids, strict=True)]
+        audit.append_many(events)
+        db.session.commit()
+        result.pushed += len(claims)
+        result.batches += 1
+        result.task_ids.extend(task_ids)
+    result.remaining = count_pushable()
+    return result
+
+
+def count_pushable() -> int:
+    """Count the claims waiting to be pushed."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Claim).where(Claim.status.in_(PUSHABLE))
+        .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+    ) or 0
+
+
+@dataclass
+class SyncResult:
+    tasks_seen: int = 0
+    annotations_seen: int = 0
+    repaired: int = 0
+    unplaced: int = 0
+
+
+def sync(client: LabelStudioClient | None = None, *, actor: str = "sync") -> SyncResult:
+    """Pull every annotation of the project and store the versions webhooks missed."""
+    client = client or get_client()
+    pid = project_id(client)
+    overlap = current_app.config["ANNOTATION_OVERLAP"]
+    emails = _email_lookup(client)
+    result = SyncResult()
+    for task in client.iter_tasks(pid):
+        result.tasks_seen += 1
+        annotations = task.get("annotations")
+        if annotations is None:
+            annotations = client.list_annotations(int(task["id"]))
+        if not annotations:
+            continue
+        claim = find_claim(int(task["id"]), task.get("data"))
+        for annotation in annotations:
+            result.annotations_seen += 1
+            if claim is None:
+                result.unplaced += 1
+                continue
+            annotation.setdefault("task", task["id"])
+            if store_annotation(claim, annotation, source="sync", project_id=pid,
+                                overlap=overlap, email_lookup=emails) is not None:
+                result.repaired += 1
+    if result.repaired or result.unplaced:
+        audit.append(actor, "labelstudio.synced", "project", pid,
+                     {"repaired": result.repaired, "unplaced": result.unplaced,
+                      "annotations_seen": result.annotations_seen})
+    db.session.commit()
+    return result
+
+
+def _email_lookup(client: LabelStudioClient) -> dict[int, str]:
+    """Map Label Studio user ids to emails (one call), tolerating clients that cannot list users."""
+    try:
+        return {int(u["id"]): str(u["email"]).lower() for u in client.list_users() if u.get("email")}
+    except (AttributeError, WorkbenchError):
+        return {}

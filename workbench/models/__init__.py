@@ -1,0 +1,21 @@
+"""The nouns of the workbench (see DESIGN.md, "Data model")."""
+
+from workbench.models.annotation import Annotation, WebhookEvent
+from workbench.models.article import Article
+from workbench.models.audit import AuditEvent
+from workbench.models.claim import Claim, ClaimStatus, LabelStudioLink
+from workbench.models.user import ROLES, User
+from workbench.models.verdict import Verdict
+
+__all__ = [
+    "ROLES",
+    "Annotation",
+    "Article",
+    "AuditEvent",
+    "Claim",
+    "ClaimStatus",
+    "LabelStudioLink",
+    "User",
+    "Verdict",
+    "WebhookEvent",
+]

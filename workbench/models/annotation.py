@@ -1,0 +1,66 @@
+"""Annotation versions received from Label Studio, and the webhook inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workbench.db import db
+from workbench.models.base import utcnow
+
+if TYPE_CHECKING:
+    from workbench.models.claim import Claim
+
+
+class Annotation(db.Model):
+    """One version of one Label Studio annotation; a changed annotation is a new row."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (
+        # The same content of the same annotation is stored once, however often it is delivered.
+        sa.UniqueConstraint("ls_annotation_id", "payload_sha256", name="uq_annotations_ls_id_hash"),
+        sa.Index("ix_annotations_claim_id", "claim_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id"))
+    ls_annotation_id: Mapped[int]
+    ls_task_id: Mapped[int]
+    ls_project_id: Mapped[int | None]
+    version: Mapped[int] = mapped_column(default=1)
+    annotator_ls_id: Mapped[int | None]
+    annotator_email: Mapped[str | None] = mapped_column(sa.String(320))
+    result: Mapped[list] = mapped_column(sa.JSON)
+    checkworthy: Mapped[bool | None]
+    verdict: Mapped[str | None] = mapped_column(sa.String(40))
+    evidence_urls: Mapped[list] = mapped_column(sa.JSON, default=list)
+    rationale: Mapped[str | None] = mapped_column(sa.Text)
+    confidence: Mapped[int | None]
+    rewritten_claim: Mapped[str | None] = mapped_column(sa.Text)
+    was_cancelled: Mapped[bool] = mapped_column(default=False)
+    lead_time: Mapped[float | None]
+    ls_created_at: Mapped[str | None] = mapped_column(sa.String(40))
+    ls_updated_at: Mapped[str | None] = mapped_column(sa.String(40))
+    source: Mapped[str] = mapped_column(sa.String(10))  # "webhook" or "sync"
+    payload_sha256: Mapped[str] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="annotations")
+
+
+class WebhookEvent(db.Model):
+    """Every webhook delivery, kept as received so nothing is dropped silently."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    action: Mapped[str | None] = mapped_column(sa.String(100))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # processed | duplicate | unplaced | unknown_action | malformed
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    annotation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("annotations.id"))

@@ -1,0 +1,84 @@
+"""Claims extracted from an article, and their link to a Label Studio task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workbench.db import db
+from workbench.models.base import new_uuid, utcnow
+
+if TYPE_CHECKING:
+    from workbench.models.annotation import Annotation
+    from workbench.models.article import Article
+    from workbench.models.verdict import Verdict
+
+
+class ClaimStatus:
+    """The claim life cycle (DESIGN.md): extracted → queued → in_annotation → annotated → in_review → verified | rejected."""
+
+    EXTRACTED = "extracted"
+    QUEUED = "queued"
+    IN_ANNOTATION = "in_annotation"
+    ANNOTATED = "annotated"
+    IN_REVIEW = "in_review"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    NEEDS_REWORK = "needs_rework"
+    ALL = (EXTRACTED, QUEUED, IN_ANNOTATION, ANNOTATED, IN_REVIEW, VERIFIED, REJECTED, NEEDS_REWORK)
+
+
+class Claim(db.Model):
+    __tablename__ = "claims"
+    __table_args__ = (
+        sa.UniqueConstraint("article_id", "ordinal", name="uq_claims_article_ordinal"),
+        sa.Index("ix_claims_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    article_id: Mapped[int] = mapped_column(sa.ForeignKey("articles.id"), index=True)
+    ordinal: Mapped[int]
+    text: Mapped[str] = mapped_column(sa.Text)
+    start: Mapped[int]
+    end: Mapped[int]
+    paragraph_index: Mapped[int] = mapped_column(default=0)
+    speaker: Mapped[str | None] = mapped_column(sa.String(300))
+    is_quote: Mapped[bool] = mapped_column(default=False)
+    checkworthiness: Mapped[float]
+    checkworthy: Mapped[bool] = mapped_column(default=False)
+    claim_type: Mapped[str] = mapped_column(sa.String(40))
+    reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    context_before: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default=ClaimStatus.EXTRACTED)
+    extractor_version: Mapped[str] = mapped_column(sa.String(100))
+    # Bumped on every state change; reviewers send it back so stale decisions get 409.
+    version: Mapped[int] = mapped_column(default=1)
+    # Set (and committed) just before an import call, so an unrecorded import can be reconciled.
+    push_attempted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="claims")
+    link: Mapped[LabelStudioLink | None] = relationship(back_populates="claim", uselist=False)
+    annotations: Mapped[list[Annotation]] = relationship(
+        back_populates="claim", order_by="Annotation.id"
+    )
+    verdicts: Mapped[list[Verdict]] = relationship(back_populates="claim", order_by="Verdict.version")
+
+
+class LabelStudioLink(db.Model):
+    __tablename__ = "label_studio_links"
+    __table_args__ = (sa.UniqueConstraint("project_id", "task_id", name="uq_ls_links_project_task"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id"), unique=True)
+    project_id: Mapped[int]
+    task_id: Mapped[int] = mapped_column(index=True)
+    label_config_sha256: Mapped[str] = mapped_column(sa.String(64))
+    pushed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="link")

@@ -1,0 +1,119 @@
+"""Marshmallow schemas: what the API accepts and what it returns."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from workbench.config import RATINGS
+
+
+class UserBrief(Schema):
+    id = fields.Int()
+    email = fields.Str()
+    name = fields.Str()
+    role = fields.Str()
+
+
+class LinkSchema(Schema):
+    project_id = fields.Int()
+    task_id = fields.Int()
+    pushed_at = fields.DateTime()
+    label_config_sha256 = fields.Str()
+
+
+class AnnotationSchema(Schema):
+    id = fields.Int()
+    ls_annotation_id = fields.Int()
+    ls_task_id = fields.Int()
+    ls_project_id = fields.Int(allow_none=True)
+    version = fields.Int()
+    annotator_ls_id = fields.Int(allow_none=True)
+    annotator_email = fields.Str(allow_none=True)
+    checkworthy = fields.Bool(allow_none=True)
+    verdict = fields.Str(allow_none=True)
+    evidence_urls = fields.List(fields.Str())
+    rationale = fields.Str(allow_none=True)
+    confidence = fields.Int(allow_none=True)
+    rewritten_claim = fields.Str(allow_none=True)
+    was_cancelled = fields.Bool()
+    lead_time = fields.Float(allow_none=True)
+    ls_created_at = fields.Str(allow_none=True)
+    ls_updated_at = fields.Str(allow_none=True)
+    source = fields.Str()
+    payload_sha256 = fields.Str()
+    received_at = fields.DateTime()
+    result = fields.Raw()
+
+
+class VerdictSchema(Schema):
+    id = fields.Int()
+    version = fields.Int()
+    decision = fields.Str()
+    rating = fields.Str(allow_none=True)
+    rationale = fields.Str()
+    evidence = fields.List(fields.Str())
+    annotation_ids = fields.List(fields.Int())
+    agreement = fields.Dict()
+    reviewer = fields.Nested(UserBrief)
+    created_at = fields.DateTime()
+
+
+class ClaimSchema(Schema):
+    id = fields.Int()
+    uuid = fields.Str()
+    article_id = fields.Int()
+    ordinal = fields.Int()
+    text = fields.Str()
+    start = fields.Int()
+    end = fields.Int()
+    paragraph_index = fields.Int()
+    speaker = fields.Str(allow_none=True)
+    is_quote = fields.Bool()
+    checkworthiness = fields.Float()
+    checkworthy = fields.Bool()
+    claim_type = fields.Str()
+    reasons = fields.List(fields.Str())
+    context_before = fields.Str()
+    status = fields.Str()
+    version = fields.Int()
+    extractor_version = fields.Str()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ClaimDetailSchema(ClaimSchema):
+    link = fields.Nested(LinkSchema, allow_none=True)
+    annotations = fields.List(fields.Nested(AnnotationSchema))
+    verdicts = fields.List(fields.Nested(VerdictSchema))
+
+
+class ArticleSchema(Schema):
+    id = fields.Int()
+    uuid = fields.Str()
+    title = fields.Str(allow_none=True)
+    url = fields.Str(allow_none=True)
+    publisher = fields.Str(allow_none=True)
+    byline = fields.Str(allow_none=True)
+    published_at = fields.Date(allow_none=True)
+    dateline = fields.Str(allow_none=True)
+    language = fields.Str()
+    text_sha256 = fields.Str()
+    extractor_version = fields.Str()
+    ingested_via = fields.Str()
+    created_at = fields.DateTime()
+
+
+class ArticleDetailSchema(ArticleSchema):
+    text = fields.Str()
+    claims = fields.List(fields.Nested(ClaimSchema))
+
+
+class VerdictInputSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    rating = fields.Str(required=True, validate=validate.OneOf(RATINGS))
+    rationale = fields.Str(load_default="", validate=validate.Length(max=20000))
+    evidence = fields.List(fields.Url(), load_default=list)
+    annotation_ids = fields.List(fields.Int(), load_default=None)
+    claim_version = fields.Int(load_default=None)
