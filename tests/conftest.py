@@ -13,6 +13,8 @@ TEST_DATABASE_URL = os.environ.get("WORKBENCH_TEST_DATABASE_URL")
 LS_URL = os.environ.get("WORKBENCH_LABEL_STUDIO_URL")
 LS_KEY = os.environ.get("WORKBENCH_LABEL_STUDIO_API_KEY")
 REQUIRE_LS = os.environ.get("WORKBENCH_REQUIRE_LABEL_STUDIO") == "1"
+LS_DATA = os.environ.get("WORKBENCH_LS_DATA")
+LS_VENV = os.environ.get("WORKBENCH_LS_VENV")
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REPO = Path(__file__).resolve().parents[1]
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # extraction imports this package without needing Flask
+    from flask import Flask
 
 __version__ = "0.1.0"
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(test_config: dict[str, Any] | None = None) -> "Flask":
     """Build the Flask application; with no argument, read the ``WORKBENCH_*`` environment."""
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=True,
                 instance_path=os.environ.get("WORKBENCH_INSTANCE_PATH") or None)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -36,6 +36,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_events_action'), ['action'], unique=False)
         batch_op.create_index('ix_audit_events_subject', ['subject_type', 'subject_id'], unique=False)
 
+    op.create_table('label_studio_users',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=False),
+    sa.Column('first_name', sa.String(length=200), nullable=False),
+    sa.Column('last_name', sa.String(length=200), nullable=False),
+    sa.Column('fetched_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_label_studio_users'))
+    )
+    with op.batch_alter_table('label_studio_users', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_label_studio_users_email'), ['email'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
@@ -214,4 +225,5 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_events_action'))
 
     op.drop_table('audit_events')
+    op.drop_table('label_studio_users')
     # ### end Alembic commands ###

@@ -11,7 +11,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from workbench.db import db
-from workbench.models import Annotation, Article, Claim, ClaimStatus, LabelStudioLink, User, Verdict
+from workbench.models import (
+    Annotation,
+    Article,
+    Claim,
+    ClaimStatus,
+    LabelStudioLink,
+    LabelStudioUser,
+    User,
+    Verdict,
+)
 from workbench.models.base import iso
 
 
@@ -67,19 +76,22 @@ def iter_records(filters: ExportFilters, audit_hash: str, batch: int = 500) -> I
         reviewers = {u.id: u for u in db.session.scalars(
             sa.select(User).where(User.id.in_({v.reviewer_id for v in verdicts})))}
         annotations: dict[int, list[Annotation]] = defaultdict(list)
+        # Webhooks carry only the annotator's Label Studio id; sync caches the emails.
+        ls_emails = dict(db.session.execute(sa.select(LabelStudioUser.id, LabelStudioUser.email)).all())
         for a in db.session.scalars(sa.select(Annotation).where(Annotation.claim_id.in_(claim_ids))
                                     .order_by(Annotation.id)):
             annotations[a.claim_id].append(a)
         for v in verdicts:
             claim = claims[v.claim_id]
             yield _record(claim, articles[claim.article_id], v, reviewers.get(v.reviewer_id),
-                          links.get(claim.id), annotations[claim.id], audit_hash)
+                          links.get(claim.id), annotations[claim.id], audit_hash, ls_emails)
         last_id = claim_ids[-1]
         db.session.expunge_all()
 
 
 def _record(claim: Claim, article: Article, verdict: Verdict, reviewer: User | None,
-            link: LabelStudioLink | None, annotations: list[Annotation], audit_hash: str) -> dict[str, Any]:
+            link: LabelStudioLink | None, annotations: list[Annotation], audit_hash: str,
+            ls_emails: dict[int, str]) -> dict[str, Any]:
     rests_on = set(verdict.annotation_ids or [])
     return {
         "claim": {"id": claim.id, "uuid": claim.uuid, "text": claim.text, "start": claim.start,
@@ -95,7 +107,7 @@ def _record(claim: Claim, article: Article, verdict: Verdict, reviewer: User | N
                     "reviewer": {"email": reviewer.email, "name": reviewer.name} if reviewer else None},
         "annotations": [
             {"ls_annotation_id": a.ls_annotation_id, "version": a.version,
-             "annotator_ls_id": a.annotator_ls_id, "annotator_email": a.annotator_email,
+             "annotator_ls_id": a.annotator_ls_id, "annotator_email": a.annotator_email or ls_emails.get(a.annotator_ls_id),
              "verdict": a.verdict, "checkworthy": a.checkworthy, "evidence_urls": a.evidence_urls,
              "ls_created_at": a.ls_created_at, "ls_updated_at": a.ls_updated_at,
              "received_at": iso(a.received_at), "source": a.source,

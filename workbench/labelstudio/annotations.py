@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from workbench import audit
 from workbench.config import RATINGS
 from workbench.db import db
-from workbench.models import Annotation, Claim, ClaimStatus, LabelStudioLink
+from workbench.models import Annotation, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser
 from workbench.models.base import utcnow
 
 _URL = re.compile(r"https?://\S+")
@@ -127,6 +127,9 @@ def store_annotation(
     parsed = parse_result(annotation.get("result") or [])
     who = annotator_id(annotation)
     email = annotator_email(annotation) or (email_lookup or {}).get(who or -1)
+    if email is None and who is not None:
+        cached = db.session.get(LabelStudioUser, who)
+        email = cached.email if cached else None
     task_id = annotation.get("task")
     if isinstance(task_id, dict):
         task_id = task_id.get("id")

@@ -76,7 +76,20 @@ class LabelStudioClient:
         self.base_url = (base_url or DEFAULT_URL).rstrip("/")
         self.api_key = api_key
         self.timeout = float(timeout)
-        self._sdk = LabelStudio(base_url=self.base_url, api_key=api_key, timeout=self.timeout)
+        # Our own httpx client, so that close() releases its connections deterministically.
+        self._httpx = httpx.Client(timeout=self.timeout, follow_redirects=True)
+        self._sdk = LabelStudio(base_url=self.base_url, api_key=api_key, timeout=self.timeout,
+                                httpx_client=self._httpx)
+
+    def close(self) -> None:
+        """Release pooled connections. Never raises."""
+        self._httpx.close()
+
+    def __enter__(self) -> LabelStudioClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"LabelStudioClient({self.base_url!r})"

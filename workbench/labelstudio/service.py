@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,8 +17,10 @@ from workbench.db import db
 from workbench.errors import LabelStudioError, WorkbenchError
 from workbench.labelstudio.annotations import find_claim, store_annotation
 from workbench.labelstudio.client import LabelStudioClient, client_from_config
-from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink
+from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser
 from workbench.models.base import utcnow
+
+R = TypeVar("R")
 
 WEBHOOK_HEADER = "X-Workbench-Webhook-Secret"
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
@@ -46,6 +50,19 @@ def get_client() -> LabelStudioClient:
     return client_from_config(current_app.config)
 
 
+def own_client(func: Callable[..., R]) -> Callable[..., R]:
+    """Give ``func`` a client built from the configuration when it got none, and close it after."""
+
+    @functools.wraps(func)
+    def wrapper(client: LabelStudioClient | None = None, **kwargs: Any) -> R:
+        if client is not None:
+            return func(client, **kwargs)
+        with get_client() as built:
+            return func(built, **kwargs)
+
+    return wrapper
+
+
 @dataclass
 class BootstrapResult:
     project_id: int
@@ -55,9 +72,9 @@ class BootstrapResult:
     label_config_sha256: str
 
 
-def bootstrap(client: LabelStudioClient | None = None, *, actor: str = "cli") -> BootstrapResult:
+@own_client
+def bootstrap(client: LabelStudioClient, *, actor: str = "cli") -> BootstrapResult:
     """Create or update the project and its webhook; running it twice creates nothing new."""
-    client = client or get_client()
     config_text, config_hash = label_config()
     cfg = current_app.config
     project, created = client.ensure_project(
@@ -171,7 +188,8 @@ def _link(claim: Claim, pid: int, task_id: int, config_hash: str, actor: str, *,
                         "label_config_sha256": config_hash, "reconciled": reconciled}}
 
 
-def push(client: LabelStudioClient | None = None, *, actor: str = "cli",
+@own_client
+def push(client: LabelStudioClient, *, actor: str = "cli",
          batch_size: int | None = None, limit: int | None = None) -> PushResult:
     """Import queued claims in batches and record their task ids; never push a claim twice.
 
@@ -179,7 +197,6 @@ def push(client: LabelStudioClient | None = None, *, actor: str = "cli",
     crash between Label Studio's answer and our commit is repaired by linking
     the tasks found in Label Studio instead of importing them again.
     """
-    client = client or get_client()
     batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
     _, config_hash = label_config()
     pid = project_id(client)
@@ -232,12 +249,12 @@ class SyncResult:
     unplaced: int = 0
 
 
-def sync(client: LabelStudioClient | None = None, *, actor: str = "sync") -> SyncResult:
+@own_client
+def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
     """Pull every annotation of the project and store the versions webhooks missed."""
-    client = client or get_client()
     pid = project_id(client)
     overlap = current_app.config["ANNOTATION_OVERLAP"]
-    emails = _email_lookup(client)
+    emails = refresh_users(client)
     result = SyncResult()
     for task in client.iter_tasks(pid):
         result.tasks_seen += 1
@@ -264,9 +281,19 @@ def sync(client: LabelStudioClient | None = None, *, actor: str = "sync") -> Syn
     return result
 
 
-def _email_lookup(client: LabelStudioClient) -> dict[int, str]:
-    """Map Label Studio user ids to emails (one call), tolerating clients that cannot list users."""
-    try:
-        return {int(u["id"]): str(u["email"]).lower() for u in client.list_users() if u.get("email")}
-    except (AttributeError, WorkbenchError):
-        return {}
+def refresh_users(client: LabelStudioClient) -> dict[int, str]:
+    """Cache Label Studio's users (one call) and return their emails by id."""
+    emails: dict[int, str] = {}
+    for user in client.list_users():
+        if not user.get("email"):
+            continue
+        uid, email = int(user["id"]), str(user["email"]).lower()
+        emails[uid] = email
+        row = db.session.get(LabelStudioUser, uid)
+        if row is None:
+            db.session.add(LabelStudioUser(id=uid, email=email, first_name=user.get("first_name") or "",
+                                           last_name=user.get("last_name") or ""))
+        elif row.email != email:
+            row.email, row.fetched_at = email, utcnow()
+    db.session.flush()
+    return emails

@@ -4,7 +4,7 @@ from workbench.models.annotation import Annotation, WebhookEvent
 from workbench.models.article import Article
 from workbench.models.audit import AuditEvent
 from workbench.models.claim import Claim, ClaimStatus, LabelStudioLink
-from workbench.models.user import ROLES, User
+from workbench.models.user import ROLES, LabelStudioUser, User
 from workbench.models.verdict import Verdict
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Claim",
     "ClaimStatus",
     "LabelStudioLink",
+    "LabelStudioUser",
     "User",
     "Verdict",
     "WebhookEvent",

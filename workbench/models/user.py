@@ -29,3 +29,15 @@ class User(db.Model):
     def to_dict(self) -> dict:
         return {"id": self.id, "email": self.email, "name": self.name, "role": self.role,
                 "active": self.active, "label_studio_user_id": self.label_studio_user_id}
+
+
+class LabelStudioUser(db.Model):
+    """Label Studio's users, cached by id: webhooks carry only the annotator's id."""
+
+    __tablename__ = "label_studio_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    first_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    last_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    fetched_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

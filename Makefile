@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine:
+#   make run    Label Studio + the workbench, with the sample article ingested and pushed
+#   make test   every test, against a real Label Studio (and PostgreSQL when WORKBENCH_TEST_DATABASE_URL is set)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: venv run test test-fast label-studio-start label-studio-stop lint bench clean
+
+$(BIN)/workbench: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[test,dev,bench]'
+	touch $(BIN)/workbench
+
+venv: $(BIN)/workbench
+
+run: venv
+	VENV=$(VENV) scripts/run.sh
+
+test: venv
+	VENV=$(VENV) scripts/test.sh
+
+# Unit and API tests only (no Label Studio), on SQLite.
+test-fast: venv
+	$(BIN)/pytest -q -m "not labelstudio"
+
+label-studio-start:
+	scripts/label-studio start
+
+label-studio-stop:
+	scripts/label-studio stop
+
+lint: venv
+	$(BIN)/ruff check workbench tests bench
+
+bench: venv
+	$(BIN)/python bench/extraction.py
+	VENV=$(VENV) scripts/bench-push.sh
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,161 @@
+"""The whole loop against the real Label Studio server and the workbench over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import LS_KEY, LS_URL, REQUIRE_LS, WEBHOOK_SECRET, shared_path
+from tests.labelstudio_helpers import annotate_as, live_server, new_annotator
+from workbench.db import db
+from workbench.labelstudio import service
+from workbench.labelstudio.client import LabelStudioClient
+from workbench.models import Annotation, Claim, LabelStudioLink, WebhookEvent
+
+pytestmark = pytest.mark.labelstudio
+
+
+@pytest.fixture(scope="module")
+def ls_client():
+    """The real Label Studio started by scripts/label-studio (scripts/test.sh sets the env)."""
+    if not (LS_URL and LS_KEY):
+        if REQUIRE_LS:
+            pytest.fail("WORKBENCH_REQUIRE_LABEL_STUDIO=1 but no Label Studio URL/key in the environment")
+        pytest.skip("no Label Studio: run through 'make test' (scripts/test.sh starts one)")
+    client = LabelStudioClient(LS_URL, LS_KEY, timeout=60)
+    if not client.health():
+        if REQUIRE_LS:
+            pytest.fail(f"Label Studio at {LS_URL} does not answer /health with this token")
+        pytest.skip(f"Label Studio at {LS_URL} is not healthy")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def ls_app(app, ls_client):
+    """The app pointed at the real Label Studio, with a project of its own, deleted afterwards."""
+    title = f"wb-test-{secrets.token_hex(4)}"
+    app.config.update(LABEL_STUDIO_URL=LS_URL, LABEL_STUDIO_API_KEY=LS_KEY,
+                      LABEL_STUDIO_PROJECT_TITLE=title, ANNOTATION_OVERLAP=1)
+    yield app
+    project = ls_client.find_project(title)
+    if project is not None:
+        ls_client.delete_project(int(project["id"]))
+
+
+def sample_text() -> str:
+    try:
+        return shared_path("samples", "express-putin-modi-2023-12-28.txt").read_text(encoding="utf-8")
+    except pytest.skip.Exception:
+        from pathlib import Path
+
+        return (Path(__file__).resolve().parents[1] / "workbench" / "data" / "demo-article.txt").read_text()
+
+
+def test_the_whole_loop(ls_app, ls_client, client, admin, reviewer, runner):
+    # Ingest the sample through the API.
+    created = client.post("/api/v1/articles", headers=admin.headers,
+                          json={"text": sample_text(), "title": "Putin invites Modi",
+                                "url": "https://www.newindianexpress.com/example", "published_at": "2023-12-28"})
+    assert created.status_code == 201
+    queued = [c for c in created.json["claims"] if c["status"] == "queued"]
+    assert queued
+
+    with live_server(ls_app) as base_url:
+        ls_app.config["PUBLIC_URL"] = base_url
+
+        # Bootstrap: the project and its webhook; a second run creates nothing.
+        first = runner.invoke(args=["labelstudio", "bootstrap"])
+        assert first.exit_code == 0, first.output
+        second = service.bootstrap(ls_client)
+        assert not second.project_created and not second.webhook_created
+        hooks = [h for h in ls_client.list_webhooks(second.project_id) if h["url"].startswith(base_url)]
+        assert len(hooks) == 1
+
+        # Push: every queued claim becomes one task, and a second push adds none.
+        pushed = runner.invoke(args=["labelstudio", "push", "--batch-size", "4"])
+        assert pushed.exit_code == 0, pushed.output
+        assert f"pushed {len(queued)} claims" in pushed.output
+        again = runner.invoke(args=["labelstudio", "push"])
+        assert "pushed 0 claims" in again.output
+        assert ls_client.count_tasks(second.project_id) == len(queued)
+        links = {lk.claim_id: lk.task_id for lk in db.session.scalars(sa.select(LabelStudioLink))}
+        assert set(links) == {c["id"] for c in queued}
+        task = ls_client.get_task(links[queued[0]["id"]])
+        assert task["data"]["claim_uuid"] == queued[0]["uuid"]
+        assert task["data"]["article_url"] == "https://www.newindianexpress.com/example"
+
+        # An annotator created in Label Studio logs in and annotates two claims with their own token.
+        ann_id, ann_email, ann_token = new_annotator(ls_client)
+        targets = queued[:2]
+        started = time.perf_counter()
+        for claim in targets:
+            annotate_as(ann_token, links[claim["id"]], "Mostly true", "Checked against the ministry's figures.")
+        elapsed = time.perf_counter() - started
+
+        # Label Studio posts the webhook inside the annotator's request, so it has arrived by now.
+        db.session.expire_all()
+        stored = list(db.session.scalars(sa.select(Annotation).order_by(Annotation.id)))
+        assert [a.claim_id for a in stored] == [c["id"] for c in targets]
+        assert all(a.source == "webhook" and a.annotator_ls_id == ann_id for a in stored)
+        assert elapsed < 2 * 5, "annotating took unreasonably long"
+        events = list(db.session.scalars(sa.select(WebhookEvent.status)))
+        assert events.count("processed") == 2
+
+    # Sync finds nothing left to repair.
+    synced = runner.invoke(args=["labelstudio", "sync"])
+    assert synced.exit_code == 0, synced.output
+    assert "repaired 0" in synced.output
+
+    # A reviewer's verdict, then the export carries the annotator's Label Studio identity.
+    claim_id = targets[0]["id"]
+    queue = client.get("/api/v1/review/queue", headers=reviewer.headers).json
+    assert claim_id in [i["id"] for i in queue["items"]]
+    verdict = client.post(f"/api/v1/claims/{claim_id}/verdict", headers=reviewer.headers,
+                          json={"rating": "Mostly true", "rationale": "Agrees with the ministry."})
+    assert verdict.status_code == 201, verdict.json
+    export = client.get("/api/v1/exports/verified-claims?format=jsonl", headers=reviewer.headers)
+    records = [json.loads(line) for line in export.get_data(as_text=True).splitlines()]
+    record = next(r for r in records if r["claim"]["id"] == claim_id)
+    annotation = record["annotations"][0]
+    assert annotation["annotator_ls_id"] == ann_id
+    assert annotation["annotator_email"] == ann_email
+    assert annotation["ls_created_at"]
+    assert record["verdict"]["reviewer"]["email"] == reviewer.user.email
+    assert record["label_studio"]["task_id"] == links[claim_id]
+
+
+def test_sync_repairs_what_webhooks_missed(ls_app, ls_client, client, admin, runner):
+    client.post("/api/v1/articles", headers=admin.headers, json={"text": sample_text()})
+    # No workbench server is listening at PUBLIC_URL, so every webhook is lost.
+    ls_app.config["PUBLIC_URL"] = "http://127.0.0.1:9"
+    service.bootstrap(ls_client)
+    service.push(ls_client)
+    task_ids = list(db.session.scalars(sa.select(LabelStudioLink.task_id).order_by(LabelStudioLink.id)))[:3]
+    user_id = int(ls_client.whoami()["id"])
+    for task_id in task_ids:
+        ls_client.create_annotation(task_id, [{"from_name": "verdict", "to_name": "claim", "type": "choices",
+                                               "value": {"choices": ["False"]}}], completed_by=user_id)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 0
+
+    result = runner.invoke(args=["labelstudio", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "repaired 3" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 3
+    assert "repaired 0" in runner.invoke(args=["labelstudio", "sync"]).output
+
+
+def test_push_when_label_studio_is_unreachable_keeps_claims_queued(app, client, admin, runner):
+    app.config.update(LABEL_STUDIO_URL="http://127.0.0.1:9", LABEL_STUDIO_API_KEY="f" * 40)
+    client.post("/api/v1/articles", headers=admin.headers, json={"text": sample_text()})
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Claim).where(Claim.status == "queued"))
+    result = runner.invoke(args=["labelstudio", "push"])
+    assert result.exit_code == 1
+    assert "unreachable" in result.output and f"{before} claims stay queued" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Claim).where(Claim.status == "queued")) == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelStudioLink)) == 0
