@@ -100,10 +100,7 @@ def measure(docs, split_article: Callable[[str], list[str]], runs: int) -> dict:
     """Score one whole-article splitter: accuracy, then median speed of runs."""
     outputs = [split_article(text) for _, text, _ in docs]
     p, r, f1 = prf(
-        [
-            (boundaries(out), boundaries(gold))
-            for out, (_, _, gold) in zip(outputs, docs, strict=True)
-        ]
+        [(boundaries(out), boundaries(gold)) for out, (_, _, gold) in zip(outputs, docs, strict=True)]
     )
     n_sent = sum(len(o) for o in outputs)
     n_bytes = sum(len(text.encode("utf-8")) for _, text, _ in docs)

@@ -42,40 +42,70 @@ def make_user(role: str = "reviewer", email: str | None = None) -> UserWithToken
 def make_article(text: str | None = None, **fields) -> Article:
     """Ingest an article through the real ingest rule."""
     raw = {"text": text or DEMO_TEXT + f"\nEdition {next(_counter)}.\n", **fields}
-    article, _ = ingest_article(validate_input(raw, max_bytes=10**7), actor="factory", user_id=None,
-                                via="test", raw_input=raw, threshold=0.5)
+    article, _ = ingest_article(
+        validate_input(raw, max_bytes=10**7),
+        actor="factory",
+        user_id=None,
+        via="test",
+        raw_input=raw,
+        threshold=0.5,
+    )
     db.session.commit()
     return article
 
 
 def link_claim(claim: Claim, task_id: int, project_id: int = 1) -> LabelStudioLink:
     """Pretend the claim was pushed to Label Studio task ``task_id``."""
-    link = LabelStudioLink(claim_id=claim.id, project_id=project_id, task_id=task_id,
-                           label_config_sha256="0" * 64)
+    link = LabelStudioLink(
+        claim_id=claim.id, project_id=project_id, task_id=task_id, label_config_sha256="0" * 64
+    )
     claim.status = "in_annotation"
     db.session.add(link)
     db.session.commit()
     return link
 
 
-def annotation_payload(annotation_id: int, task_id: int, *, user_id: int = 7, verdict: str = "False",
-                       action: str = "ANNOTATION_CREATED", rationale: str = "Official data disagree.",
-                       claim_uuid: str | None = None) -> dict:
+def annotation_payload(
+    annotation_id: int,
+    task_id: int,
+    *,
+    user_id: int = 7,
+    verdict: str = "False",
+    action: str = "ANNOTATION_CREATED",
+    rationale: str = "Official data disagree.",
+    claim_uuid: str | None = None,
+) -> dict:
     """A webhook body shaped like Label Studio's."""
     result = [
-        {"from_name": "checkworthy", "to_name": "claim", "type": "choices",
-         "value": {"choices": ["Check-worthy"]}},
+        {
+            "from_name": "checkworthy",
+            "to_name": "claim",
+            "type": "choices",
+            "value": {"choices": ["Check-worthy"]},
+        },
         {"from_name": "verdict", "to_name": "claim", "type": "choices", "value": {"choices": [verdict]}},
-        {"from_name": "evidence", "to_name": "claim", "type": "textarea",
-         "value": {"text": ["https://stats.example.org/table-1 and https://example.org/b"]}},
+        {
+            "from_name": "evidence",
+            "to_name": "claim",
+            "type": "textarea",
+            "value": {"text": ["https://stats.example.org/table-1 and https://example.org/b"]},
+        },
         {"from_name": "rationale", "to_name": "claim", "type": "textarea", "value": {"text": [rationale]}},
         {"from_name": "confidence", "to_name": "claim", "type": "rating", "value": {"rating": 4}},
     ]
     return {
         "action": action,
-        "annotation": {"id": annotation_id, "task": task_id, "project": 1, "completed_by": user_id,
-                       "result": result, "was_cancelled": False, "lead_time": 12.5,
-                       "created_at": "2031-04-03T10:00:00.000000Z", "updated_at": "2031-04-03T10:00:00.000000Z"},
+        "annotation": {
+            "id": annotation_id,
+            "task": task_id,
+            "project": 1,
+            "completed_by": user_id,
+            "result": result,
+            "was_cancelled": False,
+            "lead_time": 12.5,
+            "created_at": "2031-04-03T10:00:00.000000Z",
+            "updated_at": "2031-04-03T10:00:00.000000Z",
+        },
         "task": {"id": task_id, "project": 1, "data": {"claim_uuid": claim_uuid} if claim_uuid else {}},
         "project": {"id": 1},
     }

@@ -18,8 +18,13 @@ from tests.conftest import LS_DATA, LS_URL, LS_VENV
 def give_password(email: str, password: str) -> None:
     """Set a password the way Label Studio documents it: its own reset_password command."""
     env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": LS_DATA or ""}
-    subprocess.run([f"{LS_VENV}/bin/label-studio", "reset_password", "--username", email,
-                    "--password", password], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [f"{LS_VENV}/bin/label-studio", "reset_password", "--username", email, "--password", password],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def login_token(email: str, password: str) -> str:
@@ -29,7 +34,10 @@ def login_token(email: str, password: str) -> str:
         response = session.post(
             f"{LS_URL}/user/login/",
             data={"email": email, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            headers={"Referer": f"{LS_URL}/user/login/"}, allow_redirects=False, timeout=30)
+            headers={"Referer": f"{LS_URL}/user/login/"},
+            allow_redirects=False,
+            timeout=30,
+        )
         assert response.status_code == 302, f"login failed for {email}: {response.status_code}"
         return session.get(f"{LS_URL}/api/current-user/token", timeout=30).json()["token"]
 
@@ -46,17 +54,28 @@ def new_annotator(client, prefix: str = "annotator") -> tuple[int, str, str]:
 def annotate_as(token: str, task_id: int, verdict: str, rationale: str) -> dict:
     """Submit an annotation with the annotator's own token, as the Label Studio UI would."""
     result = [
-        {"from_name": "checkworthy", "to_name": "claim", "type": "choices",
-         "value": {"choices": ["Check-worthy"]}},
+        {
+            "from_name": "checkworthy",
+            "to_name": "claim",
+            "type": "choices",
+            "value": {"choices": ["Check-worthy"]},
+        },
         {"from_name": "verdict", "to_name": "claim", "type": "choices", "value": {"choices": [verdict]}},
-        {"from_name": "evidence", "to_name": "claim", "type": "textarea",
-         "value": {"text": ["https://stats.example.org/source"]}},
+        {
+            "from_name": "evidence",
+            "to_name": "claim",
+            "type": "textarea",
+            "value": {"text": ["https://stats.example.org/source"]},
+        },
         {"from_name": "rationale", "to_name": "claim", "type": "textarea", "value": {"text": [rationale]}},
         {"from_name": "confidence", "to_name": "claim", "type": "rating", "value": {"rating": 3}},
     ]
-    response = requests.post(f"{LS_URL}/api/tasks/{task_id}/annotations/",
-                             json={"result": result, "lead_time": 7.5},
-                             headers={"Authorization": f"Token {token}"}, timeout=30)
+    response = requests.post(
+        f"{LS_URL}/api/tasks/{task_id}/annotations/",
+        json={"result": result, "lead_time": 7.5},
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -13,12 +13,18 @@ from workbench.models import Article, AuditEvent, Claim
 
 
 def counts() -> tuple[int, int, int]:
-    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Article, Claim, AuditEvent))
+    return tuple(
+        db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Article, Claim, AuditEvent)
+    )
 
 
 def test_ingest_creates_article_with_claims_and_offsets(client, admin):
-    body = {"text": DEMO_TEXT, "title": "Port Ellis budget", "url": "https://news.example.org/budget",
-            "published_at": "2031-04-02"}
+    body = {
+        "text": DEMO_TEXT,
+        "title": "Port Ellis budget",
+        "url": "https://news.example.org/budget",
+        "published_at": "2031-04-02",
+    }
     response = client.post("/api/v1/articles", json=body, headers=admin.headers)
     assert response.status_code == 201, response.json
     article = response.json
@@ -26,7 +32,7 @@ def test_ingest_creates_article_with_claims_and_offsets(client, admin):
     assert article["published_at"] == "2031-04-02"
     assert article["claims"], "claims were extracted"
     for claim in article["claims"]:
-        assert DEMO_TEXT[claim["start"]:claim["end"]] == claim["text"]
+        assert DEMO_TEXT[claim["start"] : claim["end"]] == claim["text"]
     assert not any("Harbour Wire Service" in c["text"] for c in article["claims"])
     assert not article["claims"][0]["text"].startswith("PORT ELLIS")
 
@@ -34,7 +40,9 @@ def test_ingest_creates_article_with_claims_and_offsets(client, admin):
 def test_same_text_again_returns_the_existing_article(client, admin):
     first = client.post("/api/v1/articles", json={"text": DEMO_TEXT}, headers=admin.headers)
     before = counts()
-    second = client.post("/api/v1/articles", json={"text": DEMO_TEXT, "title": "other"}, headers=admin.headers)
+    second = client.post(
+        "/api/v1/articles", json={"text": DEMO_TEXT, "title": "other"}, headers=admin.headers
+    )
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json["id"] == first.json["id"]
     assert counts() == before
@@ -44,7 +52,9 @@ def test_ingest_writes_audit_events(client, admin):
     client.post("/api/v1/articles", json={"text": DEMO_TEXT}, headers=admin.headers)
     actions = list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.seq)))
     assert "article.ingested" in actions
-    assert actions.count("claim.extracted") == db.session.scalar(sa.select(sa.func.count()).select_from(Claim))
+    assert actions.count("claim.extracted") == db.session.scalar(
+        sa.select(sa.func.count()).select_from(Claim)
+    )
 
 
 @pytest.mark.parametrize(
@@ -77,15 +87,21 @@ def test_bad_bodies_are_refused_and_store_nothing(client, admin, body, status, n
 
 def test_broken_json_is_a_400(client, admin):
     before = counts()
-    response = client.post("/api/v1/articles", data='{"text": "unterminated', headers=admin.headers,
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/articles",
+        data='{"text": "unterminated',
+        headers=admin.headers,
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert "not valid JSON" in response.json["message"]
     assert counts() == before
 
 
 def test_empty_body_is_a_400(client, admin):
-    response = client.post("/api/v1/articles", data="", headers=admin.headers, content_type="application/json")
+    response = client.post(
+        "/api/v1/articles", data="", headers=admin.headers, content_type="application/json"
+    )
     assert response.status_code == 400
     assert "empty" in response.json["message"]
 
@@ -93,8 +109,12 @@ def test_empty_body_is_a_400(client, admin):
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
 def test_non_json_content_type_is_a_415(client, admin, content_type):
     before = counts()
-    response = client.post("/api/v1/articles", data=json.dumps({"text": "Some text."}),
-                           headers=admin.headers, content_type=content_type)
+    response = client.post(
+        "/api/v1/articles",
+        data=json.dumps({"text": "Some text."}),
+        headers=admin.headers,
+        content_type=content_type,
+    )
     assert response.status_code == 415
     assert "application/json" in response.json["message"]
     assert counts() == before
@@ -118,8 +138,13 @@ def test_default_limit_is_one_megabyte(client, admin):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer"}, {"Authorization": "Bearer wrong-token"},
-     {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "wb_notbearer"}],
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "wb_notbearer"},
+    ],
 )
 def test_missing_or_wrong_token_is_a_401(client, headers):
     response = client.post("/api/v1/articles", json={"text": DEMO_TEXT}, headers=headers)

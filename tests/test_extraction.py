@@ -75,9 +75,7 @@ def test_header_date_byline_agency_dateline():
 
 
 def test_header_headline_and_long_date():
-    text = (
-        "Ferry service resumes after storm\n\nTuesday, March 4, 2031\n\nThe ferry sailed at 6 am."
-    )
+    text = "Ferry service resumes after storm\n\nTuesday, March 4, 2031\n\nThe ferry sailed at 6 am."
     header = parse_header(text)
     assert header.title == "Ferry service resumes after storm"
     assert header.published == "2031-03-04"
@@ -254,9 +252,7 @@ _ENDS = st.sampled_from([".", "!", "?", ".”", ",” she said.", "", "…", ":"
 
 @st.composite
 def _sentence(draw):
-    words = draw(
-        st.lists(st.one_of(_WORDS, st.text(min_size=1, max_size=8)), min_size=1, max_size=12)
-    )
+    words = draw(st.lists(st.one_of(_WORDS, st.text(min_size=1, max_size=8)), min_size=1, max_size=12))
     out = ""
     for w in words:
         out += w + draw(_SPACES)

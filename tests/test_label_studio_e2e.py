@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import LS_KEY, LS_URL, REQUIRE_LS, WEBHOOK_SECRET, shared_path
+from tests.conftest import LS_KEY, LS_URL, REQUIRE_LS, shared_path
 from tests.labelstudio_helpers import annotate_as, live_server, new_annotator
 from workbench.db import db
 from workbench.labelstudio import service
@@ -39,8 +39,12 @@ def ls_client():
 def ls_app(app, ls_client):
     """The app pointed at the real Label Studio, with a project of its own, deleted afterwards."""
     title = f"wb-test-{secrets.token_hex(4)}"
-    app.config.update(LABEL_STUDIO_URL=LS_URL, LABEL_STUDIO_API_KEY=LS_KEY,
-                      LABEL_STUDIO_PROJECT_TITLE=title, ANNOTATION_OVERLAP=1)
+    app.config.update(
+        LABEL_STUDIO_URL=LS_URL,
+        LABEL_STUDIO_API_KEY=LS_KEY,
+        LABEL_STUDIO_PROJECT_TITLE=title,
+        ANNOTATION_OVERLAP=1,
+    )
     yield app
     project = ls_client.find_project(title)
     if project is not None:
@@ -58,9 +62,16 @@ def sample_text() -> str:
 
 def test_the_whole_loop(ls_app, ls_client, client, admin, reviewer, runner):
     # Ingest the sample through the API.
-    created = client.post("/api/v1/articles", headers=admin.headers,
-                          json={"text": sample_text(), "title": "Putin invites Modi",
-                                "url": "https://www.newindianexpress.com/example", "published_at": "2023-12-28"})
+    created = client.post(
+        "/api/v1/articles",
+        headers=admin.headers,
+        json={
+            "text": sample_text(),
+            "title": "Putin invites Modi",
+            "url": "https://www.newindianexpress.com/example",
+            "published_at": "2023-12-28",
+        },
+    )
     assert created.status_code == 201
     queued = [c for c in created.json["claims"] if c["status"] == "queued"]
     assert queued
@@ -94,7 +105,9 @@ def test_the_whole_loop(ls_app, ls_client, client, admin, reviewer, runner):
         targets = queued[:2]
         started = time.perf_counter()
         for claim in targets:
-            annotate_as(ann_token, links[claim["id"]], "Mostly true", "Checked against the ministry's figures.")
+            annotate_as(
+                ann_token, links[claim["id"]], "Mostly true", "Checked against the ministry's figures."
+            )
         elapsed = time.perf_counter() - started
 
         # Label Studio posts the webhook inside the annotator's request, so it has arrived by now.
@@ -115,8 +128,11 @@ def test_the_whole_loop(ls_app, ls_client, client, admin, reviewer, runner):
     claim_id = targets[0]["id"]
     queue = client.get("/api/v1/review/queue", headers=reviewer.headers).json
     assert claim_id in [i["id"] for i in queue["items"]]
-    verdict = client.post(f"/api/v1/claims/{claim_id}/verdict", headers=reviewer.headers,
-                          json={"rating": "Mostly true", "rationale": "Agrees with the ministry."})
+    verdict = client.post(
+        f"/api/v1/claims/{claim_id}/verdict",
+        headers=reviewer.headers,
+        json={"rating": "Mostly true", "rationale": "Agrees with the ministry."},
+    )
     assert verdict.status_code == 201, verdict.json
     export = client.get("/api/v1/exports/verified-claims?format=jsonl", headers=reviewer.headers)
     records = [json.loads(line) for line in export.get_data(as_text=True).splitlines()]
@@ -138,8 +154,18 @@ def test_sync_repairs_what_webhooks_missed(ls_app, ls_client, client, admin, run
     task_ids = list(db.session.scalars(sa.select(LabelStudioLink.task_id).order_by(LabelStudioLink.id)))[:3]
     user_id = int(ls_client.whoami()["id"])
     for task_id in task_ids:
-        ls_client.create_annotation(task_id, [{"from_name": "verdict", "to_name": "claim", "type": "choices",
-                                               "value": {"choices": ["False"]}}], completed_by=user_id)
+        ls_client.create_annotation(
+            task_id,
+            [
+                {
+                    "from_name": "verdict",
+                    "to_name": "claim",
+                    "type": "choices",
+                    "value": {"choices": ["False"]},
+                }
+            ],
+            completed_by=user_id,
+        )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 0
 
     result = runner.invoke(args=["labelstudio", "sync"])
@@ -157,5 +183,8 @@ def test_push_when_label_studio_is_unreachable_keeps_claims_queued(app, client, 
     assert result.exit_code == 1
     assert "unreachable" in result.output and f"{before} claims stay queued" in result.output
     db.session.expire_all()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Claim).where(Claim.status == "queued")) == before
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Claim).where(Claim.status == "queued"))
+        == before
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelStudioLink)) == 0

@@ -36,8 +36,11 @@ def test_annotators_cannot_see_the_queue(client, annotator, annotated):
 
 
 def test_verdict_records_reviewer_rating_and_annotations(client, reviewer, annotated):
-    response = client.post(f"/api/v1/claims/{annotated.id}/verdict", headers=reviewer.headers,
-                           json={"rating": "Mostly false", "rationale": "Ministry data show 3.9%."})
+    response = client.post(
+        f"/api/v1/claims/{annotated.id}/verdict",
+        headers=reviewer.headers,
+        json={"rating": "Mostly false", "rationale": "Ministry data show 3.9%."},
+    )
     assert response.status_code == 201, response.json
     verdict = db.session.scalar(sa.select(Verdict))
     assert verdict.reviewer_id == reviewer.user.id and verdict.decision == "accept"
@@ -48,8 +51,13 @@ def test_verdict_records_reviewer_rating_and_annotations(client, reviewer, annot
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({}, 422), ({"rating": "Pants on fire"}, 422), ({"rating": "False", "annotation_ids": [123456]}, 422),
-     ({"rating": "False", "evidence": ["not a url"]}, 422), ({"rating": "False", "claim_version": 999}, 409)],
+    [
+        ({}, 422),
+        ({"rating": "Pants on fire"}, 422),
+        ({"rating": "False", "annotation_ids": [123456]}, 422),
+        ({"rating": "False", "evidence": ["not a url"]}, 422),
+        ({"rating": "False", "claim_version": 999}, 409),
+    ],
 )
 def test_bad_verdicts_are_refused(client, reviewer, annotated, body, status):
     response = client.post(f"/api/v1/claims/{annotated.id}/verdict", headers=reviewer.headers, json=body)
@@ -65,19 +73,26 @@ def test_a_second_verdict_needs_the_current_version_and_keeps_the_first(client, 
     version = client.get(f"/api/v1/claims/{annotated.id}", headers=reviewer.headers).json["version"]
     again = client.post(url, headers=reviewer.headers, json={"rating": "Half true", "claim_version": version})
     assert again.status_code == 201 and again.json["version"] == 2
-    assert [v.rating for v in db.session.scalars(sa.select(Verdict).order_by(Verdict.version))] == ["False", "Half true"]
+    assert [v.rating for v in db.session.scalars(sa.select(Verdict).order_by(Verdict.version))] == [
+        "False",
+        "Half true",
+    ]
 
 
 def test_verdict_on_unannotated_claim_is_refused(client, reviewer):
     article = make_article()
-    response = client.post(f"/api/v1/claims/{article.claims[0].id}/verdict", headers=reviewer.headers,
-                           json={"rating": "False"})
+    response = client.post(
+        f"/api/v1/claims/{article.claims[0].id}/verdict", headers=reviewer.headers, json={"rating": "False"}
+    )
     assert response.status_code == 422
 
 
 def _verify(client, reviewer, claim):
-    client.post(f"/api/v1/claims/{claim.id}/verdict", headers=reviewer.headers,
-                json={"rating": "Mostly false", "rationale": "Ministry data show 3.9%."})
+    client.post(
+        f"/api/v1/claims/{claim.id}/verdict",
+        headers=reviewer.headers,
+        json={"rating": "Mostly false", "rationale": "Ministry data show 3.9%."},
+    )
 
 
 def test_jsonl_export_carries_provenance(client, reviewer, annotated):
@@ -102,7 +117,9 @@ def test_jsonl_export_carries_provenance(client, reviewer, annotated):
 def test_csv_json_and_claimreview_exports(client, reviewer, annotated):
     _verify(client, reviewer, annotated)
     url = "/api/v1/exports/verified-claims?format="
-    rows = list(csv.DictReader(io.StringIO(client.get(url + "csv", headers=reviewer.headers).get_data(as_text=True))))
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(url + "csv", headers=reviewer.headers).get_data(as_text=True)))
+    )
     assert rows[0]["claim_uuid"] == annotated.uuid and "label-studio id 9" in rows[0]["annotators"]
     as_json = client.get(url + "json", headers=reviewer.headers).json
     assert as_json[0]["claim"]["uuid"] == annotated.uuid

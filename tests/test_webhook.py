@@ -30,8 +30,10 @@ def post(client, body, headers=GOOD):
     return client.post(HOOK, data=data, headers=headers, content_type="application/json")
 
 
-@pytest.mark.parametrize("headers", [{}, {WEBHOOK_HEADER: "wrong"}, {WEBHOOK_HEADER: ""},
-                                     {"Authorization": f"Bearer {WEBHOOK_SECRET}"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {WEBHOOK_HEADER: "wrong"}, {WEBHOOK_HEADER: ""}, {"Authorization": f"Bearer {WEBHOOK_SECRET}"}],
+)
 def test_wrong_or_missing_secret_is_a_401_and_stores_nothing(client, linked_claim, headers):
     response = post(client, annotation_payload(1, 501), headers)
     assert response.status_code == 401
@@ -97,6 +99,8 @@ def test_events_it_cannot_use_are_kept_for_inspection(client, linked_claim, body
 
 def test_deleted_annotations_are_recorded_not_erased(client, linked_claim):
     post(client, annotation_payload(11, 501))
-    response = post(client, {"action": "ANNOTATIONS_DELETED", "annotations": [{"id": 11}], "project": {"id": 1}})
+    response = post(
+        client, {"action": "ANNOTATIONS_DELETED", "annotations": [{"id": 11}], "project": {"id": 1}}
+    )
     assert response.status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 1

@@ -11,12 +11,15 @@ if TYPE_CHECKING:  # extraction imports this package without needing Flask
 __version__ = "0.1.0"
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> "Flask":
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask application; with no argument, read the ``WORKBENCH_*`` environment."""
     from flask import Flask
 
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=os.environ.get("WORKBENCH_INSTANCE_PATH") or None)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("WORKBENCH_INSTANCE_PATH") or None,
+    )
     os.makedirs(app.instance_path, exist_ok=True)
 
     from workbench import config

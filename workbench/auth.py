@@ -29,8 +29,9 @@ def create_user(email: str, role: str, name: str = "", *, actor: str = "system")
     if "@" not in email:
         raise ValidationError(f"not an email address: {email!r}", errors={"email": ["invalid"]})
     if role not in ROLES:
-        raise ValidationError(f"unknown role {role!r}; use one of {', '.join(ROLES)}",
-                              errors={"role": ["invalid"]})
+        raise ValidationError(
+            f"unknown role {role!r}; use one of {', '.join(ROLES)}", errors={"role": ["invalid"]}
+        )
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise ValidationError(f"a user with email {email} already exists", errors={"email": ["taken"]})
     token = "wb_" + secrets.token_urlsafe(32)

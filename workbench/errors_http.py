@@ -31,12 +31,19 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return _render({"code": code, "status": exc.code or 500,
-                        "message": exc.description or exc.name, "errors": {}})
+        return _render(
+            {"code": code, "status": exc.code or 500, "message": exc.description or exc.name, "errors": {}}
+        )
 
     @app.errorhandler(Exception)
     def handle_crash(exc: Exception):
         db.session.rollback()
         app.logger.exception("unhandled error")
-        return _render({"code": "internal_error", "status": 500,
-                        "message": "internal error; the change was rolled back", "errors": {}})
+        return _render(
+            {
+                "code": "internal_error",
+                "status": 500,
+                "message": "internal error; the change was rolled back",
+                "errors": {},
+            }
+        )

@@ -24,8 +24,12 @@ class ArticlesAPI(MethodView):
         offset = int_arg("offset", 0)
         total = db.session.scalar(sa.select(sa.func.count()).select_from(Article))
         rows = db.session.scalars(sa.select(Article).order_by(Article.id.desc()).limit(limit).offset(offset))
-        return {"items": ArticleSchema(many=True).dump(rows), "total": total,
-                "limit": limit, "offset": offset}
+        return {
+            "items": ArticleSchema(many=True).dump(rows),
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
 
     @require_role("admin")
     def post(self):
@@ -33,8 +37,13 @@ class ArticlesAPI(MethodView):
         data = json_body()
         item = validate_input(data, max_bytes=current_app.config["MAX_ARTICLE_BYTES"])
         article, created = ingest_article(
-            item, actor=g.user.email, user_id=g.user.id, via="api", raw_input=data,
-            threshold=current_app.config["CHECKWORTHY_THRESHOLD"])
+            item,
+            actor=g.user.email,
+            user_id=g.user.id,
+            via="api",
+            raw_input=data,
+            threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
+        )
         db.session.commit()
         return ArticleDetailSchema().dump(article), 201 if created else 200
 

@@ -36,8 +36,9 @@ def claim_verdict(claim_id: int):
     try:
         data = VerdictInputSchema().load(json_body())
     except SchemaError as exc:
-        raise ValidationError("invalid verdict: " + ", ".join(sorted(exc.messages)),
-                              errors=exc.messages) from None
+        raise ValidationError(
+            "invalid verdict: " + ", ".join(sorted(exc.messages)), errors=exc.messages
+        ) from None
     verdict = record_verdict(claim_id, g.user, data)
     db.session.commit()
     return VerdictSchema().dump(verdict), 201

@@ -21,22 +21,38 @@ def _date_arg(name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{name} must be a date such as 2024-01-31, got {value!r}",
-                              errors={name: ["unparseable date"]}) from None
+        raise ValidationError(
+            f"{name} must be a date such as 2024-01-31, got {value!r}", errors={name: ["unparseable date"]}
+        ) from None
 
 
 @bp.get("/exports/verified-claims")
 @require_role("reviewer")
 def export_verified_claims():
-    """Stream verified claims as json, jsonl, csv or claimreview (filters: article_id, rating, since, until)."""
+    """Stream verified claims as json, jsonl, csv or claimreview.
+
+    Filters: ``article_id``, ``rating``, ``since`` and ``until`` (dates of the verdict).
+    """
     fmt = request.args.get("format", "json")
     rating = request.args.get("rating") or None
     if rating is not None and rating not in RATINGS:
         raise ValidationError(f"unknown rating {rating!r}", errors={"rating": ["unknown"]})
-    filters = ExportFilters(article_id=int_arg("article_id", 0) or None, rating=rating,
-                            since=_date_arg("since"), until=_date_arg("until"))
-    chunks, total, audit_hash = start_export(fmt, filters, actor=g.user.email,
-                                             organisation=current_app.config.get("ORGANISATION", "Fact-check workbench"))
-    headers = {"X-Record-Count": str(total), "X-Audit-Hash": audit_hash,
-               "Content-Disposition": f'attachment; filename="verified-claims.{"json" if fmt == "claimreview" else fmt}"'}
+    filters = ExportFilters(
+        article_id=int_arg("article_id", 0) or None,
+        rating=rating,
+        since=_date_arg("since"),
+        until=_date_arg("until"),
+    )
+    chunks, total, audit_hash = start_export(
+        fmt,
+        filters,
+        actor=g.user.email,
+        organisation=current_app.config.get("ORGANISATION", "Fact-check workbench"),
+    )
+    extension = "json" if fmt == "claimreview" else fmt
+    headers = {
+        "X-Record-Count": str(total),
+        "X-Audit-Hash": audit_hash,
+        "Content-Disposition": f'attachment; filename="verified-claims.{extension}"',
+    }
     return Response(stream_with_context(chunks), mimetype=FORMATS[fmt].split(";")[0], headers=headers)

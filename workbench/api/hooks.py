@@ -13,10 +13,14 @@ from workbench.labelstudio.webhook import check_secret, receive
 def label_studio_hook():
     """Keep the delivery, store the annotation version it carries, and answer at once."""
     check_secret(current_app.config.get("WEBHOOK_SECRET"), request.headers.get(WEBHOOK_HEADER))
-    event, status = receive(request.get_data(cache=False),
-                            overlap=current_app.config["ANNOTATION_OVERLAP"])
+    event, status = receive(request.get_data(cache=False), overlap=current_app.config["ANNOTATION_OVERLAP"])
     body = {"event_id": event.id, "status": event.status, "detail": event.detail}
     if status >= 400:
-        body = {"code": "bad_request", "status": status, "message": event.detail,
-                "errors": {"body": [event.status]}, "event_id": event.id}
+        body = {
+            "code": "bad_request",
+            "status": status,
+            "message": event.detail,
+            "errors": {"body": [event.status]},
+            "event_id": event.id,
+        }
     return body, status

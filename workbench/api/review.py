@@ -19,8 +19,9 @@ def review_queue():
     limit = int_arg("limit", 50, minimum=1, maximum=500)
     offset = int_arg("offset", 0)
     article_id = int_arg("article_id", 0, minimum=1) if request.args.get("article_id") else None
-    claims, total = queue(overlap=current_app.config["ANNOTATION_OVERLAP"], limit=limit,
-                          offset=offset, article_id=article_id)
+    claims, total = queue(
+        overlap=current_app.config["ANNOTATION_OVERLAP"], limit=limit, offset=offset, article_id=article_id
+    )
     items = []
     for claim in claims:
         item = ClaimSchema().dump(claim)

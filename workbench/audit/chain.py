@@ -81,11 +81,20 @@ def append_many(events: Iterable[dict[str, Any]]) -> list[AuditEvent]:
     return rows
 
 
-def append(actor: str, action: str, subject_type: str, subject_id: Any, payload: dict | None = None) -> AuditEvent:
+def append(
+    actor: str, action: str, subject_type: str, subject_id: Any, payload: dict | None = None
+) -> AuditEvent:
     """Append one event; see :func:`append_many`."""
     return append_many(
-        [{"actor": actor, "action": action, "subject_type": subject_type,
-          "subject_id": subject_id, "payload": payload or {}}]
+        [
+            {
+                "actor": actor,
+                "action": action,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "payload": payload or {},
+            }
+        ]
     )[0]
 
 
@@ -105,8 +114,13 @@ class VerifyReport:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "head_hash": self.head_hash,
-                "first_broken_seq": self.first_broken_seq, "reason": self.reason}
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "head_hash": self.head_hash,
+            "first_broken_seq": self.first_broken_seq,
+            "reason": self.reason,
+        }
 
 
 def verify(batch_size: int = 5000) -> VerifyReport:
@@ -117,14 +131,29 @@ def verify(batch_size: int = 5000) -> VerifyReport:
     try:
         for event in result:
             if event.seq != expected_seq:
-                return VerifyReport(False, checked, prev, expected_seq,
-                                    f"event {expected_seq} is missing (next stored event is {event.seq})")
+                return VerifyReport(
+                    False,
+                    checked,
+                    prev,
+                    expected_seq,
+                    f"event {expected_seq} is missing (next stored event is {event.seq})",
+                )
             if event.prev_hash != prev:
-                return VerifyReport(False, checked, prev, event.seq,
-                                    f"event {event.seq} does not point at the hash of event {event.seq - 1}")
+                return VerifyReport(
+                    False,
+                    checked,
+                    prev,
+                    event.seq,
+                    f"event {event.seq} does not point at the hash of event {event.seq - 1}",
+                )
             if event_hash(prev, event) != event.hash:
-                return VerifyReport(False, checked, prev, event.seq,
-                                    f"event {event.seq} was altered: its content no longer matches its hash")
+                return VerifyReport(
+                    False,
+                    checked,
+                    prev,
+                    event.seq,
+                    f"event {event.seq} was altered: its content no longer matches its hash",
+                )
             prev = event.hash
             expected_seq += 1
             checked += 1

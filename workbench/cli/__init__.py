@@ -19,8 +19,13 @@ def create_cli_app(*_args: Any, **_kwargs: Any):
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=create_cli_app, add_version_option=False,
-             load_dotenv=False, set_debug_flag=False)
+@click.group(
+    cls=FlaskGroup,
+    create_app=create_cli_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
 def main() -> None:
     """Fact-check workbench: article → claims → Label Studio → verdicts → export."""
 

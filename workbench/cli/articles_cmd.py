@@ -28,8 +28,12 @@ def read_article(path: str) -> str:
 @main.command("extract")
 @click.argument("path")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="check-worthiness threshold (default: WORKBENCH_CHECKWORTHY_THRESHOLD or 0.5)")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="check-worthiness threshold (default: WORKBENCH_CHECKWORTHY_THRESHOLD or 0.5)",
+)
 @fails_cleanly
 def extract_command(path: str, fmt: str, threshold: float | None) -> None:
     """Print the claims of the article in PATH, touching no database."""
@@ -45,8 +49,10 @@ def extract_command(path: str, fmt: str, threshold: float | None) -> None:
         sys.stdout.write("\n")
         return
     header = parse_header(text)
-    click.echo(f"title: {header.title!r}  byline: {header.byline!r}  published: {header.published!r}  "
-               f"dateline: {header.dateline!r}  agency: {header.agency!r}")
+    click.echo(
+        f"title: {header.title!r}  byline: {header.byline!r}  published: {header.published!r}  "
+        f"dateline: {header.dateline!r}  agency: {header.agency!r}"
+    )
     for c in claims:
         mark = "*" if c.checkworthy else " "
         who = f" [{c.speaker}]" if c.speaker else ""
@@ -66,15 +72,27 @@ def ingest_command(path: str, title, url, publisher, author, published) -> None:
     from workbench.db import db
     from workbench.ingest import ingest_article, validate_input
 
-    raw = {"text": read_article(path), "title": title, "url": url, "publisher": publisher,
-           "author": author, "published_at": published}
+    raw = {
+        "text": read_article(path),
+        "title": title,
+        "url": url,
+        "publisher": publisher,
+        "author": author,
+        "published_at": published,
+    }
     item = validate_input(raw, max_bytes=current_app.config["MAX_ARTICLE_BYTES"])
     article, created = ingest_article(
-        item, actor="cli", user_id=None, via="cli",
+        item,
+        actor="cli",
+        user_id=None,
+        via="cli",
         raw_input={**raw, "text": None, "path": str(Path(path).resolve())},
-        threshold=current_app.config["CHECKWORTHY_THRESHOLD"])
+        threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
+    )
     db.session.commit()
     queued = sum(1 for c in article.claims if c.status == "queued")
     verb = "ingested" if created else "already stored as"
-    click.echo(f"{verb} article {article.id} ({article.title or 'untitled'}): "
-               f"{len(article.claims)} claims, {queued} queued for Label Studio")
+    click.echo(
+        f"{verb} article {article.id} ({article.title or 'untitled'}): "
+        f"{len(article.claims)} claims, {queued} queued for Label Studio"
+    )

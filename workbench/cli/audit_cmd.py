@@ -23,6 +23,9 @@ def audit_verify() -> None:
     if report.ok:
         click.echo(f"audit chain intact: {report.checked} events, head {report.head_hash}")
         return
-    click.echo(f"audit chain BROKEN at event {report.first_broken_seq}: {report.reason} "
-               f"({report.checked} events verified before it)", err=True)
+    click.echo(
+        f"audit chain BROKEN at event {report.first_broken_seq}: {report.reason} "
+        f"({report.checked} events verified before it)",
+        err=True,
+    )
     sys.exit(1)

@@ -9,13 +9,19 @@ import click
 
 from workbench.cli import fails_cleanly, main
 
-SHARED_SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "express-putin-modi-2023-12-28.txt"
+SHARED_SAMPLE = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "express-putin-modi-2023-12-28.txt"
+)
 BUNDLED_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "demo-article.txt"
 
 
 @main.command("demo")
-@click.option("--article", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="article to ingest (default: ../shared's Express sample, else the bundled demo)")
+@click.option(
+    "--article",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="article to ingest (default: ../shared's Express sample, else the bundled demo)",
+)
 @fails_cleanly
 def demo_command(article: str | None) -> None:
     """Migrate the database, ingest the sample, bootstrap Label Studio and push its claims."""
@@ -30,13 +36,21 @@ def demo_command(article: str | None) -> None:
     path = Path(article) if article else (SHARED_SAMPLE if SHARED_SAMPLE.exists() else BUNDLED_SAMPLE)
     meta = {}
     if path == SHARED_SAMPLE:
-        meta = {"title": "Putin invites Modi to Russia, says he understands India's position on Ukraine",
-                "publisher": "The New Indian Express", "published_at": "2023-12-28"}
+        meta = {
+            "title": "Putin invites Modi to Russia, says he understands India's position on Ukraine",
+            "publisher": "The New Indian Express",
+            "published_at": "2023-12-28",
+        }
     raw = {"text": path.read_text(encoding="utf-8"), **meta}
     item = validate_input(raw, max_bytes=current_app.config["MAX_ARTICLE_BYTES"])
-    art, created = ingest_article(item, actor="demo", user_id=None, via="cli",
-                                  raw_input={**meta, "path": str(path)},
-                                  threshold=current_app.config["CHECKWORTHY_THRESHOLD"])
+    art, created = ingest_article(
+        item,
+        actor="demo",
+        user_id=None,
+        via="cli",
+        raw_input={**meta, "path": str(path)},
+        threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
+    )
     db.session.commit()
     click.echo(f"{'ingested' if created else 'already had'} {path.name}: {len(art.claims)} claims")
     boot = service.bootstrap(actor="demo")
@@ -46,8 +60,9 @@ def demo_command(article: str | None) -> None:
     click.echo("")
     click.echo(f"  Label Studio:  {ls}/projects/{boot.project_id}/data")
     email = os.environ.get("WORKBENCH_LS_ADMIN_EMAIL")
+    password = os.environ.get("WORKBENCH_LS_ADMIN_PASSWORD", "(see instance/label-studio/admin.env)")
     if email:
-        click.echo(f"    login:       {email} / {os.environ.get('WORKBENCH_LS_ADMIN_PASSWORD', '(see instance/label-studio/admin.env)')}")
+        click.echo(f"    login:       {email} / {password}")
     click.echo(f"  Workbench:     {current_app.config['PUBLIC_URL']}/")
     click.echo(f"    article:     {current_app.config['PUBLIC_URL']}/articles/{art.id}")
 

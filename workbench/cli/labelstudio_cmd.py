@@ -26,11 +26,16 @@ def bootstrap_command() -> None:
     result = service.bootstrap()
     click.echo(f"project {result.project_id} ({'created' if result.project_created else 'up to date'})")
     if result.webhook_id is None:
-        click.echo("no webhook registered: set WORKBENCH_WEBHOOK_SECRET; until then use "
-                   "'workbench labelstudio sync'", err=True)
+        click.echo(
+            "no webhook registered: set WORKBENCH_WEBHOOK_SECRET; until then use "
+            "'workbench labelstudio sync'",
+            err=True,
+        )
     else:
-        click.echo(f"webhook {result.webhook_id} → {service.webhook_url()} "
-                   f"({'created' if result.webhook_created else 'up to date'})")
+        click.echo(
+            f"webhook {result.webhook_id} → {service.webhook_url()} "
+            f"({'created' if result.webhook_created else 'up to date'})"
+        )
     click.echo(f"Label Studio: {current_app.config['LABEL_STUDIO_URL']}/projects/{result.project_id}")
 
 
@@ -47,12 +52,17 @@ def push_command(batch_size: int | None) -> None:
     except LabelStudioUnavailable as exc:
         db.session.rollback()
         waiting = service.count_pushable()
-        click.echo(f"error: Label Studio is unreachable ({exc.message}); "
-                   f"{waiting} claims stay queued and will be pushed next time", err=True)
+        click.echo(
+            f"error: Label Studio is unreachable ({exc.message}); "
+            f"{waiting} claims stay queued and will be pushed next time",
+            err=True,
+        )
         sys.exit(1)
     extra = f", {result.reconciled} reconciled from an earlier attempt" if result.reconciled else ""
-    click.echo(f"pushed {result.pushed} claims in {result.batches} batches to project "
-               f"{result.project_id}{extra}; {result.remaining} still queued")
+    click.echo(
+        f"pushed {result.pushed} claims in {result.batches} batches to project "
+        f"{result.project_id}{extra}; {result.remaining} still queued"
+    )
 
 
 @labelstudio_group.command("sync")
@@ -62,5 +72,7 @@ def sync_command() -> None:
     from workbench.labelstudio import service
 
     result = service.sync()
-    click.echo(f"checked {result.tasks_seen} tasks and {result.annotations_seen} annotations: "
-               f"repaired {result.repaired}, unplaced {result.unplaced}")
+    click.echo(
+        f"checked {result.tasks_seen} tasks and {result.annotations_seen} annotations: "
+        f"repaired {result.repaired}, unplaced {result.unplaced}"
+    )

@@ -12,9 +12,25 @@ from typing import Any
 _SCALE = {"True": 5, "Mostly true": 4, "Half true": 3, "Mostly false": 2, "False": 1}
 
 CSV_COLUMNS = [
-    "claim_uuid", "claim_text", "start", "end", "speaker", "is_quote", "article_url", "article_title",
-    "article_sha256", "rating", "decision", "rationale", "reviewer_email", "verdict_at",
-    "verdict_version", "annotators", "ls_project_id", "ls_task_id", "audit_hash",
+    "claim_uuid",
+    "claim_text",
+    "start",
+    "end",
+    "speaker",
+    "is_quote",
+    "article_url",
+    "article_title",
+    "article_sha256",
+    "rating",
+    "decision",
+    "rationale",
+    "reviewer_email",
+    "verdict_at",
+    "verdict_version",
+    "annotators",
+    "ls_project_id",
+    "ls_task_id",
+    "audit_hash",
 ]
 
 
@@ -51,14 +67,33 @@ def csv_rows(records: Iterable[dict]) -> Iterator[str]:
     for r in records:
         c, a, v, ls = r["claim"], r["article"], r["verdict"], r["label_studio"] or {}
         annotators = "; ".join(
-            f"{x['annotator_email'] or '?'} (label-studio id {x['annotator_ls_id']}) at {x['ls_updated_at'] or x['received_at']}"
-            for x in r["annotations"])
-        writer.writerow([
-            c["uuid"], c["text"], c["start"], c["end"], c["speaker"] or "", c["is_quote"], a["url"] or "",
-            a["title"] or "", a["text_sha256"], v["rating"], v["decision"], v["rationale"],
-            (v["reviewer"] or {}).get("email", ""), v["created_at"], v["version"], annotators,
-            ls.get("project_id", ""), ls.get("task_id", ""), r["audit_hash"],
-        ])
+            f"{x['annotator_email'] or '?'} (label-studio id {x['annotator_ls_id']}) "
+            f"at {x['ls_updated_at'] or x['received_at']}"
+            for x in r["annotations"]
+        )
+        writer.writerow(
+            [
+                c["uuid"],
+                c["text"],
+                c["start"],
+                c["end"],
+                c["speaker"] or "",
+                c["is_quote"],
+                a["url"] or "",
+                a["title"] or "",
+                a["text_sha256"],
+                v["rating"],
+                v["decision"],
+                v["rationale"],
+                (v["reviewer"] or {}).get("email", ""),
+                v["created_at"],
+                v["version"],
+                annotators,
+                ls.get("project_id", ""),
+                ls.get("task_id", ""),
+                r["audit_hash"],
+            ]
+        )
         yield flush()
 
 
@@ -78,10 +113,13 @@ def claimreview_item(r: dict, organisation: str) -> dict[str, Any]:
     if c["speaker"]:
         item["author"] = {"@type": "Person", "name": c["speaker"]}
     return {
-        "@context": "https://schema.org", "@type": "ClaimReview",
-        "claimReviewed": c["text"], "datePublished": (v["created_at"] or "")[:10],
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "claimReviewed": c["text"],
+        "datePublished": (v["created_at"] or "")[:10],
         "author": {"@type": "Organization", "name": organisation},
-        "reviewRating": rating, "itemReviewed": item,
+        "reviewRating": rating,
+        "itemReviewed": item,
         "reviewBody": v["rationale"] or None,
         "identifier": c["uuid"],
     }

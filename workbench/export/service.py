@@ -19,16 +19,26 @@ FORMATS = {
 }
 
 
-def start_export(fmt: str, filters: ExportFilters, *, actor: str,
-                 organisation: str = "Fact-check workbench") -> tuple[Iterator[str], int, str]:
+def start_export(
+    fmt: str, filters: ExportFilters, *, actor: str, organisation: str = "Fact-check workbench"
+) -> tuple[Iterator[str], int, str]:
     """Audit the export, commit, and return (chunks, record count, audit hash stamped on each record)."""
     if fmt not in FORMATS:
-        raise ValidationError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}",
-                              errors={"format": ["unknown"]})
+        raise ValidationError(
+            f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}", errors={"format": ["unknown"]}
+        )
     total = count(filters)
-    event = audit.append(actor, "export.created", "export", fmt,
-                         {"format": fmt, "records": total,
-                          "filters": {k: (str(v) if v is not None else None) for k, v in asdict(filters).items()}})
+    event = audit.append(
+        actor,
+        "export.created",
+        "export",
+        fmt,
+        {
+            "format": fmt,
+            "records": total,
+            "filters": {k: (str(v) if v is not None else None) for k, v in asdict(filters).items()},
+        },
+    )
     audit_hash = event.hash
     db.session.commit()
     records = iter_records(filters, audit_hash)

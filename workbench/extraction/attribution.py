@@ -32,9 +32,7 @@ _SUBJECT = rf"(?P<name>{_RUN}|{_PRONOUN}|{_DESCRIPTOR})"
 
 # After a closing quote: ",” Putin said" / "” he added" / "” said Lavrov, who".
 _AFTER_NAME_FIRST = re.compile(rf"\s*[,;]?\s*{_SUBJECT}\s+{_ADVERBS}(?:{_VERBS})\b")
-_AFTER_VERB_FIRST = re.compile(
-    rf"\s*[,;]?\s*(?:{_VERBS})\s+(?P<name>{_RUN}|{_PRONOUN}|{_DESCRIPTOR})"
-)
+_AFTER_VERB_FIRST = re.compile(rf"\s*[,;]?\s*(?:{_VERBS})\s+(?P<name>{_RUN}|{_PRONOUN}|{_DESCRIPTOR})")
 # Before an opening quote: "Smith said: “" / "According to Smith, “".
 _BEFORE = re.compile(
     rf"(?:(?P<name>{_RUN}|{_PRONOUN})\s+{_ADVERBS}(?:{_VERBS})(?:\s+[\w'’]+){{0,3}}?"
@@ -43,9 +41,7 @@ _BEFORE = re.compile(
 # Reported speech in a sentence of the reporter's own.
 _REPORTED = re.compile(rf"^(?:[^\"“”,]{{0,120}}?,\s+)?{_SUBJECT},?\s+{_ADVERBS}(?:{_VERBS})\b")
 _ACCORDING = re.compile(rf"^[Aa]ccording to\s+(?:[^,]*?\s+)?(?P<name>{_RUN}),")
-_TRAILING = re.compile(
-    rf",\s+(?:{_SUBJECT}\s+(?:{_VERBS})|(?:{_VERBS})\s+(?P<name2>{_RUN}))[^\"“”]*[.!]?$"
-)
+_TRAILING = re.compile(rf",\s+(?:{_SUBJECT}\s+(?:{_VERBS})|(?:{_VERBS})\s+(?P<name2>{_RUN}))[^\"“”]*[.!]?$")
 
 _TITLES = set(
     """president vice prime minister ministers secretary dr dr. mr mr. mrs mrs. ms ms.

@@ -139,9 +139,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "future",
-        _words(
-            "will won't going_to expected_to plan_to plans_to forecast predict predicts projected"
-        ),
+        _words("will won't going_to expected_to plan_to plans_to forecast predict predicts projected"),
         0.0,
         "future '{0}'",
     ),

@@ -135,9 +135,7 @@ def _is_title(line: str, is_last: bool) -> bool:
 
 def parse_header(text: str) -> ArticleHeader:
     """Read the metadata paragraphs at the top of text and the dateline."""
-    fields: dict[str, str | None] = dict.fromkeys(
-        ("title", "byline", "published", "dateline", "agency")
-    )
+    fields: dict[str, str | None] = dict.fromkeys(("title", "byline", "published", "dateline", "agency"))
     paras = paragraphs(text)
     body = len(paras)
     for i, (start, end) in enumerate(paras[:_MAX_HEADER_PARAGRAPHS]):

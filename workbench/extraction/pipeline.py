@@ -67,9 +67,7 @@ def extract_claims(
         p_start, p_end = paras[index]
         paragraph = text[p_start:p_end]
         local = [(s.start - p_start, s.end - p_start) for s in spans]
-        following = (
-            text[paras[index + 1][0] : paras[index + 1][1]] if index + 1 < len(paras) else ""
-        )
+        following = text[paras[index + 1][0] : paras[index + 1][1]] if index + 1 < len(paras) else ""
         attributions = attribute_paragraph(paragraph, local, tracker, following)
         previous = ""
         for span, who in zip(spans, attributions, strict=True):

@@ -91,9 +91,7 @@ def sentence_pieces(paragraph: str) -> list[tuple[int, int]]:
             prev_start, prev_end = merged[-1]
             # A piece after an open ending or starting in lower case continues
             # the previous sentence (abbreviation, list, "1–0; Belgium …").
-            if _OPEN_END.search(paragraph[prev_start:prev_end]) or _LOWER_START.match(
-                paragraph[start:end]
-            ):
+            if _OPEN_END.search(paragraph[prev_start:prev_end]) or _LOWER_START.match(paragraph[start:end]):
                 merged[-1] = (prev_start, end)
                 continue
         merged.append((start, end))

@@ -31,8 +31,10 @@ def parse_published(value: Any) -> date | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValidationError("published_at must be an ISO date string such as 2023-12-28",
-                              errors={"published_at": ["not a string"]})
+        raise ValidationError(
+            "published_at must be an ISO date string such as 2023-12-28",
+            errors={"published_at": ["not a string"]},
+        )
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -40,28 +42,33 @@ def parse_published(value: Any) -> date | None:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
     except ValueError:
-        raise ValidationError(f"published_at {value!r} is not an ISO date such as 2023-12-28",
-                              errors={"published_at": ["unparseable date"]}) from None
+        raise ValidationError(
+            f"published_at {value!r} is not an ISO date such as 2023-12-28",
+            errors={"published_at": ["unparseable date"]},
+        ) from None
 
 
 def validate_input(data: Any, *, max_bytes: int) -> ArticleInput:
     """Turn untrusted input (a decoded JSON body or CLI options) into an ArticleInput."""
     if not isinstance(data, dict):
-        raise ValidationError("the body must be a JSON object with a 'text' field",
-                              errors={"_schema": ["not an object"]})
+        raise ValidationError(
+            "the body must be a JSON object with a 'text' field", errors={"_schema": ["not an object"]}
+        )
     errors: dict[str, list[str]] = {}
     text = data.get("text")
     if "text" not in data or text is None:
         raise ValidationError("'text' is required", errors={"text": ["missing"]})
     if not isinstance(text, str):
-        raise ValidationError(f"'text' must be a string, not {type(text).__name__}",
-                              errors={"text": ["not a string"]})
+        raise ValidationError(
+            f"'text' must be a string, not {type(text).__name__}", errors={"text": ["not a string"]}
+        )
     if not text.strip():
         raise ValidationError("'text' is empty or blank", errors={"text": ["blank"]})
     size = len(text.encode("utf-8"))
     if size > max_bytes:
-        raise PayloadTooLarge(f"'text' is {size} bytes; the limit is {max_bytes} bytes",
-                              errors={"text": ["too large"]})
+        raise PayloadTooLarge(
+            f"'text' is {size} bytes; the limit is {max_bytes} bytes", errors={"text": ["too large"]}
+        )
     fields = {}
     for name, limit in (("title", 1000), ("url", 2000), ("publisher", 300), ("author", 300)):
         value = data.get(name)
@@ -86,7 +93,12 @@ def text_sha256(text: str) -> str:
 
 
 def ingest_article(
-    item: ArticleInput, *, actor: str, user_id: int | None, via: str, raw_input: dict[str, Any],
+    item: ArticleInput,
+    *,
+    actor: str,
+    user_id: int | None,
+    via: str,
+    raw_input: dict[str, Any],
     threshold: float,
 ) -> tuple[Article, bool]:
     """Store the article and its claims, or return the existing one; returns (article, created)."""
@@ -117,27 +129,62 @@ def ingest_article(
     for extracted in extract_claims(item.text, threshold=threshold):
         # Outbox: a check-worthy claim is queued in the transaction that creates it.
         status = ClaimStatus.QUEUED if extracted.checkworthy else ClaimStatus.EXTRACTED
-        claims.append(Claim(
-            article_id=article.id, ordinal=extracted.ordinal, text=extracted.text,
-            start=extracted.start, end=extracted.end, paragraph_index=extracted.paragraph_index,
-            speaker=extracted.speaker, is_quote=extracted.is_quote,
-            checkworthiness=float(extracted.checkworthiness), checkworthy=extracted.checkworthy,
-            claim_type=extracted.claim_type, reasons=list(extracted.reasons),
-            context_before=extracted.context_before, status=status,
-            extractor_version=EXTRACTOR_VERSION,
-        ))
+        claims.append(
+            Claim(
+                article_id=article.id,
+                ordinal=extracted.ordinal,
+                text=extracted.text,
+                start=extracted.start,
+                end=extracted.end,
+                paragraph_index=extracted.paragraph_index,
+                speaker=extracted.speaker,
+                is_quote=extracted.is_quote,
+                checkworthiness=float(extracted.checkworthiness),
+                checkworthy=extracted.checkworthy,
+                claim_type=extracted.claim_type,
+                reasons=list(extracted.reasons),
+                context_before=extracted.context_before,
+                status=status,
+                extractor_version=EXTRACTOR_VERSION,
+            )
+        )
     db.session.add_all(claims)
     db.session.flush()
 
-    events = [{"actor": actor, "action": "article.ingested", "subject_type": "article",
-               "subject_id": article.id,
-               "payload": {"uuid": article.uuid, "text_sha256": digest, "via": via,
-                           "title": article.title, "url": article.url, "claims": len(claims)}}]
-    events += [{"actor": actor, "action": "claim.extracted", "subject_type": "claim",
-                "subject_id": c.id,
-                "payload": {"uuid": c.uuid, "article_id": article.id, "start": c.start, "end": c.end,
-                            "checkworthiness": c.checkworthiness, "status": c.status,
-                            "extractor_version": EXTRACTOR_VERSION}} for c in claims]
+    events = [
+        {
+            "actor": actor,
+            "action": "article.ingested",
+            "subject_type": "article",
+            "subject_id": article.id,
+            "payload": {
+                "uuid": article.uuid,
+                "text_sha256": digest,
+                "via": via,
+                "title": article.title,
+                "url": article.url,
+                "claims": len(claims),
+            },
+        }
+    ]
+    events += [
+        {
+            "actor": actor,
+            "action": "claim.extracted",
+            "subject_type": "claim",
+            "subject_id": c.id,
+            "payload": {
+                "uuid": c.uuid,
+                "article_id": article.id,
+                "start": c.start,
+                "end": c.end,
+                "checkworthiness": c.checkworthiness,
+                "status": c.status,
+                "extractor_version": EXTRACTOR_VERSION,
+            },
+        }
+        for c in claims
+    ]
     audit.append_many(events)
     return article, True
 

@@ -38,8 +38,14 @@ def _texts(item: dict) -> list[str]:
 
 def parse_result(result: list[dict[str, Any]]) -> ParsedResult:
     """Pick the labelling interface's fields (see label_config.xml) out of a result list."""
-    fields: dict[str, Any] = {"checkworthy": None, "verdict": None, "evidence_urls": [],
-                              "rationale": None, "confidence": None, "rewritten_claim": None}
+    fields: dict[str, Any] = {
+        "checkworthy": None,
+        "verdict": None,
+        "evidence_urls": [],
+        "rationale": None,
+        "confidence": None,
+        "rewritten_claim": None,
+    }
     for item in result or []:
         if not isinstance(item, dict):
             continue
@@ -83,8 +89,11 @@ def annotator_email(annotation: dict[str, Any]) -> str | None:
 
 def content_hash(annotation: dict[str, Any]) -> str:
     """Hash what makes an annotation version: its result, author and cancellation flag."""
-    body = {"result": annotation.get("result") or [], "completed_by": annotator_id(annotation),
-            "was_cancelled": bool(annotation.get("was_cancelled"))}
+    body = {
+        "result": annotation.get("result") or [],
+        "completed_by": annotator_id(annotation),
+        "was_cancelled": bool(annotation.get("was_cancelled")),
+    }
     return hashlib.sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()
@@ -105,8 +114,13 @@ def find_claim(task_id: int | None, task_data: dict[str, Any] | None) -> Claim |
 
 
 def store_annotation(
-    claim: Claim, annotation: dict[str, Any], *, source: str, project_id: int | None,
-    overlap: int, email_lookup: dict[int, str] | None = None,
+    claim: Claim,
+    annotation: dict[str, Any],
+    *,
+    source: str,
+    project_id: int | None,
+    overlap: int,
+    email_lookup: dict[int, str] | None = None,
 ) -> Annotation | None:
     """Store this version of the annotation unless it is already stored; return the new row or None.
 
@@ -116,14 +130,18 @@ def store_annotation(
     ls_id = int(annotation["id"])
     digest = content_hash(annotation)
     exists = db.session.scalar(
-        sa.select(Annotation.id).where(Annotation.ls_annotation_id == ls_id,
-                                       Annotation.payload_sha256 == digest)
+        sa.select(Annotation.id).where(
+            Annotation.ls_annotation_id == ls_id, Annotation.payload_sha256 == digest
+        )
     )
     if exists is not None:
         return None
-    previous = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Annotation).where(Annotation.ls_annotation_id == ls_id)
-    ) or 0
+    previous = (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Annotation).where(Annotation.ls_annotation_id == ls_id)
+        )
+        or 0
+    )
     parsed = parse_result(annotation.get("result") or [])
     who = annotator_id(annotation)
     email = annotator_email(annotation) or (email_lookup or {}).get(who or -1)
@@ -134,14 +152,26 @@ def store_annotation(
     if isinstance(task_id, dict):
         task_id = task_id.get("id")
     row = Annotation(
-        claim_id=claim.id, ls_annotation_id=ls_id,
+        claim_id=claim.id,
+        ls_annotation_id=ls_id,
         ls_task_id=int(task_id) if task_id is not None else (claim.link.task_id if claim.link else 0),
-        ls_project_id=project_id, version=previous + 1, annotator_ls_id=who, annotator_email=email,
-        result=annotation.get("result") or [], checkworthy=parsed.checkworthy, verdict=parsed.verdict,
-        evidence_urls=parsed.evidence_urls, rationale=parsed.rationale, confidence=parsed.confidence,
-        rewritten_claim=parsed.rewritten_claim, was_cancelled=bool(annotation.get("was_cancelled")),
-        lead_time=annotation.get("lead_time"), ls_created_at=annotation.get("created_at"),
-        ls_updated_at=annotation.get("updated_at"), source=source, payload_sha256=digest,
+        ls_project_id=project_id,
+        version=previous + 1,
+        annotator_ls_id=who,
+        annotator_email=email,
+        result=annotation.get("result") or [],
+        checkworthy=parsed.checkworthy,
+        verdict=parsed.verdict,
+        evidence_urls=parsed.evidence_urls,
+        rationale=parsed.rationale,
+        confidence=parsed.confidence,
+        rewritten_claim=parsed.rewritten_claim,
+        was_cancelled=bool(annotation.get("was_cancelled")),
+        lead_time=annotation.get("lead_time"),
+        ls_created_at=annotation.get("created_at"),
+        ls_updated_at=annotation.get("updated_at"),
+        source=source,
+        payload_sha256=digest,
     )
     try:
         with db.session.begin_nested():
@@ -153,10 +183,20 @@ def store_annotation(
     _advance_claim(claim, overlap)
     audit.append(
         f"label-studio:{who}" if who is not None else "label-studio",
-        "annotation.received", "claim", claim.id,
-        {"annotation_id": row.id, "ls_annotation_id": ls_id, "version": row.version,
-         "source": source, "annotator_ls_id": who, "annotator_email": email,
-         "verdict": parsed.verdict, "payload_sha256": digest, "claim_status": claim.status},
+        "annotation.received",
+        "claim",
+        claim.id,
+        {
+            "annotation_id": row.id,
+            "ls_annotation_id": ls_id,
+            "version": row.version,
+            "source": source,
+            "annotator_ls_id": who,
+            "annotator_email": email,
+            "verdict": parsed.verdict,
+            "payload_sha256": digest,
+            "claim_status": claim.status,
+        },
     )
     return row
 
@@ -165,10 +205,14 @@ def _advance_claim(claim: Claim, overlap: int) -> None:
     """Move a claim to ``annotated`` once enough distinct annotators have answered."""
     if claim.status not in (ClaimStatus.QUEUED, ClaimStatus.IN_ANNOTATION, ClaimStatus.NEEDS_REWORK):
         return
-    annotators = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Annotation.annotator_ls_id)))
-        .where(Annotation.claim_id == claim.id, Annotation.was_cancelled.is_(False))
-    ) or 0
+    annotators = (
+        db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(Annotation.annotator_ls_id))).where(
+                Annotation.claim_id == claim.id, Annotation.was_cancelled.is_(False)
+            )
+        )
+        or 0
+    )
     if annotators >= overlap:
         claim.status = ClaimStatus.ANNOTATED
         claim.version += 1

@@ -58,9 +58,7 @@ def _detail(body: Any) -> str:
         for key in ("detail", "message", "validation_errors"):
             value = body.get(key)
             if value:
-                parts.append(
-                    value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-                )
+                parts.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
         return (": ".join(parts) if parts else json.dumps(body, ensure_ascii=False))[:800]
     text = str(body or "").strip()
     if text.lstrip().startswith("<"):
@@ -78,8 +76,9 @@ class LabelStudioClient:
         self.timeout = float(timeout)
         # Our own httpx client, so that close() releases its connections deterministically.
         self._httpx = httpx.Client(timeout=self.timeout, follow_redirects=True)
-        self._sdk = LabelStudio(base_url=self.base_url, api_key=api_key, timeout=self.timeout,
-                                httpx_client=self._httpx)
+        self._sdk = LabelStudio(
+            base_url=self.base_url, api_key=api_key, timeout=self.timeout, httpx_client=self._httpx
+        )
 
     def close(self) -> None:
         """Release pooled connections. Never raises."""
@@ -130,9 +129,7 @@ class LabelStudioClient:
             try:
                 return raw.json()
             except ValueError as exc:
-                raise LabelStudioError(
-                    f"Label Studio gave a non-JSON reply when asked to {what}"
-                ) from exc
+                raise LabelStudioError(f"Label Studio gave a non-JSON reply when asked to {what}") from exc
         return _plain(getattr(resp, "data", resp))
 
     def _http(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
@@ -165,9 +162,7 @@ class LabelStudioClient:
         try:
             return resp.json()
         except ValueError as exc:
-            raise LabelStudioError(
-                f"Label Studio gave a non-JSON reply when asked to {what}"
-            ) from exc
+            raise LabelStudioError(f"Label Studio gave a non-JSON reply when asked to {what}") from exc
 
     # ------------------------------------------------------------------ health
 
@@ -270,9 +265,7 @@ class LabelStudioClient:
         """List the webhooks registered for one project. May raise LabelStudioError."""
         hooks = self._raw(
             f"list webhooks of project {project_id}",
-            lambda: self._sdk.webhooks.with_raw_response.list(
-                project=str(project_id), request_options=_READ
-            ),
+            lambda: self._sdk.webhooks.with_raw_response.list(project=str(project_id), request_options=_READ),
         )
         return [h for h in hooks or [] if h.get("project") == project_id]
 
@@ -312,9 +305,7 @@ class LabelStudioClient:
             )
             hook = self._raw(
                 f"get webhook {hid}",
-                lambda hid=hid: self._sdk.webhooks.with_raw_response.get(
-                    hid, request_options=_READ
-                ),
+                lambda hid=hid: self._sdk.webhooks.with_raw_response.get(hid, request_options=_READ),
             )
             return hook, False
         created = self._raw(
@@ -433,9 +424,7 @@ class LabelStudioClient:
         """Fetch one annotation. May raise LabelStudioError (HTTP 404 once deleted)."""
         return self._raw(
             f"get annotation {annotation_id}",
-            lambda: self._sdk.annotations.with_raw_response.get(
-                annotation_id, request_options=_READ
-            ),
+            lambda: self._sdk.annotations.with_raw_response.get(annotation_id, request_options=_READ),
         )
 
     def create_annotation(
@@ -457,9 +446,7 @@ class LabelStudioClient:
             kwargs["lead_time"] = lead_time
         return self._raw(
             f"create an annotation on task {task_id}",
-            lambda: self._sdk.annotations.with_raw_response.create(
-                task_id, **kwargs, request_options=_WRITE
-            ),
+            lambda: self._sdk.annotations.with_raw_response.create(task_id, **kwargs, request_options=_WRITE),
         )
 
     def update_annotation(
@@ -490,9 +477,7 @@ class LabelStudioClient:
 
     def list_users(self) -> list[dict]:
         """List the users of the token's organization. May raise LabelStudioError."""
-        return self._raw(
-            "list users", lambda: self._sdk.users.with_raw_response.list(request_options=_READ)
-        )
+        return self._raw("list users", lambda: self._sdk.users.with_raw_response.list(request_options=_READ))
 
     def get_user(self, user_id: int) -> dict:
         """Fetch one user (webhooks carry only its id). May raise LabelStudioError."""
@@ -544,9 +529,7 @@ def client_from_config(config: Mapping) -> LabelStudioClient:
     """
     api_key = config.get("LABEL_STUDIO_API_KEY")
     if not api_key:
-        raise LabelStudioUnavailable(
-            "Label Studio API key not configured (WORKBENCH_LABEL_STUDIO_API_KEY)"
-        )
+        raise LabelStudioUnavailable("Label Studio API key not configured (WORKBENCH_LABEL_STUDIO_API_KEY)")
     url = config.get("LABEL_STUDIO_URL") or DEFAULT_URL
     timeout = float(config.get("LABEL_STUDIO_TIMEOUT") or 15.0)
     return LabelStudioClient(url, api_key, timeout=timeout)

@@ -78,7 +78,8 @@ def bootstrap(client: LabelStudioClient, *, actor: str = "cli") -> BootstrapResu
     config_text, config_hash = label_config()
     cfg = current_app.config
     project, created = client.ensure_project(
-        cfg["LABEL_STUDIO_PROJECT_TITLE"], config_text,
+        cfg["LABEL_STUDIO_PROJECT_TITLE"],
+        config_text,
         maximum_annotations=cfg["ANNOTATION_OVERLAP"],
         description="Claims from the fact-check workbench. Do not edit task data.",
     )
@@ -91,10 +92,18 @@ def bootstrap(client: LabelStudioClient, *, actor: str = "cli") -> BootstrapResu
         webhook_id = hook.get("id")
     result = BootstrapResult(int(project["id"]), created, webhook_id, webhook_created, config_hash)
     if created or webhook_created:
-        audit.append(actor, "labelstudio.bootstrapped", "project", result.project_id,
-                     {"project_created": created, "webhook_created": webhook_created,
-                      "webhook_url": webhook_url() if secret else None,
-                      "label_config_sha256": config_hash})
+        audit.append(
+            actor,
+            "labelstudio.bootstrapped",
+            "project",
+            result.project_id,
+            {
+                "project_created": created,
+                "webhook_created": webhook_created,
+                "webhook_url": webhook_url() if secret else None,
+                "label_config_sha256": config_hash,
+            },
+        )
         db.session.commit()
     return result
 
@@ -104,16 +113,19 @@ def project_id(client: LabelStudioClient) -> int:
     title = current_app.config["LABEL_STUDIO_PROJECT_TITLE"]
     project = client.find_project(title)
     if project is None:
-        raise WorkbenchError(f"Label Studio project {title!r} does not exist: run "
-                             "'workbench labelstudio bootstrap' first", status=409)
+        raise WorkbenchError(
+            f"Label Studio project {title!r} does not exist: run 'workbench labelstudio bootstrap' first",
+            status=409,
+        )
     return int(project["id"])
 
 
 def task_for(claim: Claim, article: Article) -> dict[str, Any]:
     """Build the Label Studio task for a claim: its data and the machine score as a prediction."""
     context = " ".join(p for p in (claim.context_before,) if p)
-    paragraph = article.text[_paragraph_bounds(article.text, claim.start)[0]:
-                             _paragraph_bounds(article.text, claim.start)[1]]
+    paragraph = article.text[
+        _paragraph_bounds(article.text, claim.start)[0] : _paragraph_bounds(article.text, claim.start)[1]
+    ]
     reasons = "; ".join(claim.reasons or [])
     return {
         "data": {
@@ -132,14 +144,20 @@ def task_for(claim: Claim, article: Article) -> dict[str, Any]:
             "score_label": f"{claim.checkworthiness:.2f} ({reasons or 'no reasons'})",
             "reasons": list(claim.reasons or []),
         },
-        "predictions": [{
-            "model_version": claim.extractor_version,
-            "score": round(claim.checkworthiness, 4),
-            "result": [{
-                "from_name": "checkworthy", "to_name": "claim", "type": "choices",
-                "value": {"choices": ["Check-worthy" if claim.checkworthy else "Not check-worthy"]},
-            }],
-        }],
+        "predictions": [
+            {
+                "model_version": claim.extractor_version,
+                "score": round(claim.checkworthiness, 4),
+                "result": [
+                    {
+                        "from_name": "checkworthy",
+                        "to_name": "claim",
+                        "type": "choices",
+                        "value": {"choices": ["Check-worthy" if claim.checkworthy else "Not check-worthy"]},
+                    }
+                ],
+            }
+        ],
     }
 
 
@@ -161,10 +179,14 @@ class PushResult:
 
 def _reconcile_attempted(client: LabelStudioClient, pid: int, actor: str, config_hash: str) -> int:
     """Link claims whose earlier push may have reached Label Studio before we could record it."""
-    pending = {c.uuid: c for c in db.session.scalars(
-        sa.select(Claim).where(Claim.status.in_(PUSHABLE), Claim.push_attempted_at.is_not(None))
-        .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
-    )}
+    pending = {
+        c.uuid: c
+        for c in db.session.scalars(
+            sa.select(Claim)
+            .where(Claim.status.in_(PUSHABLE), Claim.push_attempted_at.is_not(None))
+            .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+        )
+    }
     if not pending:
         return 0
     found = 0
@@ -178,19 +200,31 @@ def _reconcile_attempted(client: LabelStudioClient, pid: int, actor: str, config
 
 
 def _link(claim: Claim, pid: int, task_id: int, config_hash: str, actor: str, *, reconciled: bool) -> dict:
-    db.session.add(LabelStudioLink(claim_id=claim.id, project_id=pid, task_id=task_id,
-                                   label_config_sha256=config_hash))
+    db.session.add(
+        LabelStudioLink(claim_id=claim.id, project_id=pid, task_id=task_id, label_config_sha256=config_hash)
+    )
     claim.status = ClaimStatus.IN_ANNOTATION
     claim.version += 1
     claim.updated_at = utcnow()
-    return {"actor": actor, "action": "claim.pushed", "subject_type": "claim", "subject_id": claim.id,
-            "payload": {"uuid": claim.uuid, "project_id": pid, "task_id": task_id,
-                        "label_config_sha256": config_hash, "reconciled": reconciled}}
+    return {
+        "actor": actor,
+        "action": "claim.pushed",
+        "subject_type": "claim",
+        "subject_id": claim.id,
+        "payload": {
+            "uuid": claim.uuid,
+            "project_id": pid,
+            "task_id": task_id,
+            "label_config_sha256": config_hash,
+            "reconciled": reconciled,
+        },
+    }
 
 
 @own_client
-def push(client: LabelStudioClient, *, actor: str = "cli",
-         batch_size: int | None = None, limit: int | None = None) -> PushResult:
+def push(
+    client: LabelStudioClient, *, actor: str = "cli", batch_size: int | None = None, limit: int | None = None
+) -> PushResult:
     """Import queued claims in batches and record their task ids; never push a claim twice.
 
     Each batch is marked as attempted (committed) before the import call, so a
@@ -205,15 +239,23 @@ def push(client: LabelStudioClient, *, actor: str = "cli",
 
     while limit is None or result.pushed < limit:
         size = batch_size if limit is None else min(batch_size, limit - result.pushed)
-        claims = list(db.session.scalars(
-            sa.select(Claim).where(Claim.status.in_(PUSHABLE))
-            .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
-            .order_by(Claim.id).limit(size)
-        ))
+        claims = list(
+            db.session.scalars(
+                sa.select(Claim)
+                .where(Claim.status.in_(PUSHABLE))
+                .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+                .order_by(Claim.id)
+                .limit(size)
+            )
+        )
         if not claims:
             break
-        articles = {a.id: a for a in db.session.scalars(
-            sa.select(Article).where(Article.id.in_({c.article_id for c in claims})))}
+        articles = {
+            a.id: a
+            for a in db.session.scalars(
+                sa.select(Article).where(Article.id.in_({c.article_id for c in claims}))
+            )
+        }
         tasks = [task_for(c, articles[c.article_id]) for c in claims]
         now = utcnow()
         for claim in claims:
@@ -223,7 +265,10 @@ def push(client: LabelStudioClient, *, actor: str = "cli",
         task_ids = client.import_tasks(pid, tasks)
         if len(task_ids) != len(claims):
             raise LabelStudioError(f"Label Studio created {len(task_ids)} tasks for {len(claims)} claims")
-        events = [_link(c, pid, t, config_hash, actor, reconciled=False) for c, t in zip(claims, task_ids, strict=True)]
+        events = [
+            _link(c, pid, t, config_hash, actor, reconciled=False)
+            for c, t in zip(claims, task_ids, strict=True)
+        ]
         audit.append_many(events)
         db.session.commit()
         result.pushed += len(claims)
@@ -235,10 +280,15 @@ def push(client: LabelStudioClient, *, actor: str = "cli",
 
 def count_pushable() -> int:
     """Count the claims waiting to be pushed."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Claim).where(Claim.status.in_(PUSHABLE))
-        .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
-    ) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Claim)
+            .where(Claim.status.in_(PUSHABLE))
+            .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+        )
+        or 0
+    )
 
 
 @dataclass
@@ -270,13 +320,25 @@ def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
                 result.unplaced += 1
                 continue
             annotation.setdefault("task", task["id"])
-            if store_annotation(claim, annotation, source="sync", project_id=pid,
-                                overlap=overlap, email_lookup=emails) is not None:
+            if (
+                store_annotation(
+                    claim, annotation, source="sync", project_id=pid, overlap=overlap, email_lookup=emails
+                )
+                is not None
+            ):
                 result.repaired += 1
     if result.repaired or result.unplaced:
-        audit.append(actor, "labelstudio.synced", "project", pid,
-                     {"repaired": result.repaired, "unplaced": result.unplaced,
-                      "annotations_seen": result.annotations_seen})
+        audit.append(
+            actor,
+            "labelstudio.synced",
+            "project",
+            pid,
+            {
+                "repaired": result.repaired,
+                "unplaced": result.unplaced,
+                "annotations_seen": result.annotations_seen,
+            },
+        )
     db.session.commit()
     return result
 
@@ -291,8 +353,14 @@ def refresh_users(client: LabelStudioClient) -> dict[int, str]:
         emails[uid] = email
         row = db.session.get(LabelStudioUser, uid)
         if row is None:
-            db.session.add(LabelStudioUser(id=uid, email=email, first_name=user.get("first_name") or "",
-                                           last_name=user.get("last_name") or ""))
+            db.session.add(
+                LabelStudioUser(
+                    id=uid,
+                    email=email,
+                    first_name=user.get("first_name") or "",
+                    last_name=user.get("last_name") or "",
+                )
+            )
         elif row.email != email:
             row.email, row.fetched_at = email, utcnow()
     db.session.flush()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any
 
 from workbench import audit
 from workbench.db import db
@@ -36,10 +35,19 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
 
     if action == "ANNOTATIONS_DELETED":
         ids = [a.get("id") for a in payload.get("annotations") or [] if isinstance(a, dict)]
-        event = _keep(text, action, "recorded", f"Label Studio deleted annotations {ids}; "
-                      "the workbench keeps every stored version")
-        audit.append("label-studio", "annotation.deleted_in_label_studio", "webhook", event.id,
-                     {"ls_annotation_ids": ids})
+        event = _keep(
+            text,
+            action,
+            "recorded",
+            f"Label Studio deleted annotations {ids}; the workbench keeps every stored version",
+        )
+        audit.append(
+            "label-studio",
+            "annotation.deleted_in_label_studio",
+            "webhook",
+            event.id,
+            {"ls_annotation_ids": ids},
+        )
         db.session.commit()
         return event, 200
     if action not in ANNOTATION_ACTIONS:
@@ -52,18 +60,25 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
     task_id = task.get("id") or annotation.get("task")
     claim = find_claim(int(task_id) if isinstance(task_id, int) else None, task.get("data"))
     if claim is None:
-        return _keep(text, action, "unplaced",
-                     f"no claim is linked to Label Studio task {task_id!r}"), 200
+        return _keep(text, action, "unplaced", f"no claim is linked to Label Studio task {task_id!r}"), 200
 
     project = payload.get("project") if isinstance(payload.get("project"), dict) else {}
     project_id = project.get("id") or task.get("project") or annotation.get("project")
     annotation.setdefault("task", task_id)
-    row = store_annotation(claim, annotation, source="webhook",
-                           project_id=int(project_id) if isinstance(project_id, int) else None,
-                           overlap=overlap)
-    event = WebhookEvent(action=action, body=text, status="processed" if row else "duplicate",
-                         detail=None if row else "this annotation version was already stored",
-                         annotation_id=row.id if row else None)
+    row = store_annotation(
+        claim,
+        annotation,
+        source="webhook",
+        project_id=int(project_id) if isinstance(project_id, int) else None,
+        overlap=overlap,
+    )
+    event = WebhookEvent(
+        action=action,
+        body=text,
+        status="processed" if row else "duplicate",
+        detail=None if row else "this annotation version was already stored",
+        annotation_id=row.id if row else None,
+    )
     db.session.add(event)
     db.session.commit()
     return event, 200

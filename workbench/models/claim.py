@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
 
 class ClaimStatus:
-    """The claim life cycle (DESIGN.md): extracted → queued → in_annotation → annotated → in_review → verified | rejected."""
+    """The claim life cycle (DESIGN.md).
+
+    extracted → queued → in_annotation → annotated → in_review → verified | rejected,
+    and needs_rework back to annotation.
+    """
 
     EXTRACTED = "extracted"
     QUEUED = "queued"
@@ -64,9 +68,7 @@ class Claim(db.Model):
 
     article: Mapped[Article] = relationship(back_populates="claims")
     link: Mapped[LabelStudioLink | None] = relationship(back_populates="claim", uselist=False)
-    annotations: Mapped[list[Annotation]] = relationship(
-        back_populates="claim", order_by="Annotation.id"
-    )
+    annotations: Mapped[list[Annotation]] = relationship(back_populates="claim", order_by="Annotation.id")
     verdicts: Mapped[list[Verdict]] = relationship(back_populates="claim", order_by="Verdict.version")
 
 

@@ -27,8 +27,14 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role,
-                "active": self.active, "label_studio_user_id": self.label_studio_user_id}
+        return {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "active": self.active,
+            "label_studio_user_id": self.label_studio_user_id,
+        }
 
 
 class LabelStudioUser(db.Model):

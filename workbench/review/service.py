@@ -14,15 +14,19 @@ from workbench.models import Annotation, Claim, ClaimStatus, User, Verdict
 from workbench.models.base import utcnow
 
 
-def queue(*, overlap: int, limit: int = 50, offset: int = 0, article_id: int | None = None) -> tuple[list[Claim], int]:
+def queue(
+    *, overlap: int, limit: int = 50, offset: int = 0, article_id: int | None = None
+) -> tuple[list[Claim], int]:
     """Return claims with at least ``overlap`` annotations and no verdict, best first, and the total."""
     annotated = (
         sa.select(Annotation.claim_id, sa.func.count(sa.distinct(Annotation.annotator_ls_id)).label("n"))
         .where(Annotation.was_cancelled.is_(False))
-        .group_by(Annotation.claim_id).subquery()
+        .group_by(Annotation.claim_id)
+        .subquery()
     )
     stmt = (
-        sa.select(Claim).join(annotated, annotated.c.claim_id == Claim.id)
+        sa.select(Claim)
+        .join(annotated, annotated.c.claim_id == Claim.id)
         .where(annotated.c.n >= overlap)
         .where(~sa.exists().where(Verdict.claim_id == Claim.id))
         .where(Claim.status.in_((ClaimStatus.ANNOTATED, ClaimStatus.IN_REVIEW, ClaimStatus.IN_ANNOTATION)))
@@ -58,38 +62,63 @@ def record_verdict(claim_id: int, reviewer: User, data: dict[str, Any]) -> Verdi
         raise NotFound(f"no claim with id {claim_id}")
     expected = data.get("claim_version")
     if expected is not None and expected != claim.version:
-        raise Conflict(f"claim {claim_id} changed: you sent version {expected}, it is at {claim.version}",
-                       errors={"claim_version": [f"current is {claim.version}"]})
+        raise Conflict(
+            f"claim {claim_id} changed: you sent version {expected}, it is at {claim.version}",
+            errors={"claim_version": [f"current is {claim.version}"]},
+        )
     if claim.status == ClaimStatus.VERIFIED and expected is None:
-        raise Conflict(f"claim {claim_id} already has a verdict; send claim_version to supersede it",
-                       errors={"claim_version": [f"current is {claim.version}"]})
+        raise Conflict(
+            f"claim {claim_id} already has a verdict; send claim_version to supersede it",
+            errors={"claim_version": [f"current is {claim.version}"]},
+        )
     annotations = list(db.session.scalars(sa.select(Annotation).where(Annotation.claim_id == claim.id)))
     if not annotations:
-        raise ValidationError(f"claim {claim_id} has no annotations to rest a verdict on",
-                              errors={"claim": ["not annotated"]})
+        raise ValidationError(
+            f"claim {claim_id} has no annotations to rest a verdict on", errors={"claim": ["not annotated"]}
+        )
     known = {a.id for a in annotations}
     rests_on = data.get("annotation_ids")
     if rests_on is None:
         rests_on = sorted(known)
     unknown = [i for i in rests_on if i not in known]
     if unknown or not rests_on:
-        raise ValidationError(f"annotation_ids {unknown or rests_on} are not annotations of claim {claim_id}",
-                              errors={"annotation_ids": ["unknown for this claim"]})
-    version = (db.session.scalar(sa.select(sa.func.max(Verdict.version)).where(Verdict.claim_id == claim.id)) or 0) + 1
+        raise ValidationError(
+            f"annotation_ids {unknown or rests_on} are not annotations of claim {claim_id}",
+            errors={"annotation_ids": ["unknown for this claim"]},
+        )
+    version = (
+        db.session.scalar(sa.select(sa.func.max(Verdict.version)).where(Verdict.claim_id == claim.id)) or 0
+    ) + 1
     chosen = [a for a in annotations if a.id in set(rests_on)]
     decision = "accept" if all(a.verdict == data["rating"] for a in chosen) else "override"
     verdict = Verdict(
-        claim_id=claim.id, version=version, decision=decision, rating=data["rating"],
-        rationale=data.get("rationale") or "", evidence=list(data.get("evidence") or []),
-        annotation_ids=sorted(rests_on), agreement=agreement(annotations), reviewer_id=reviewer.id,
+        claim_id=claim.id,
+        version=version,
+        decision=decision,
+        rating=data["rating"],
+        rationale=data.get("rationale") or "",
+        evidence=list(data.get("evidence") or []),
+        annotation_ids=sorted(rests_on),
+        agreement=agreement(annotations),
+        reviewer_id=reviewer.id,
     )
     db.session.add(verdict)
     claim.status = ClaimStatus.VERIFIED
     claim.version += 1
     claim.updated_at = utcnow()
     db.session.flush()
-    audit.append(reviewer.email, "verdict.recorded", "claim", claim.id,
-                 {"verdict_id": verdict.id, "version": version, "rating": verdict.rating,
-                  "decision": decision, "annotation_ids": verdict.annotation_ids,
-                  "claim_version": claim.version})
+    audit.append(
+        reviewer.email,
+        "verdict.recorded",
+        "claim",
+        claim.id,
+        {
+            "verdict_id": verdict.id,
+            "version": version,
+            "rating": verdict.rating,
+            "decision": decision,
+            "annotation_ids": verdict.annotation_ids,
+            "claim_version": claim.version,
+        },
+    )
     return verdict

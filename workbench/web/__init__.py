@@ -15,22 +15,34 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 def dashboard():
     """Show counts by claim status and the latest articles."""
-    by_status = dict(db.session.execute(
-        sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all())
+    by_status = dict(
+        db.session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()
+    )
     articles = db.session.scalars(sa.select(Article).order_by(Article.id.desc()).limit(20))
     events = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
-    return render_template("dashboard.html", by_status=by_status, articles=list(articles),
-                           events=events, ls_url=current_app.config["LABEL_STUDIO_URL"])
+    return render_template(
+        "dashboard.html",
+        by_status=by_status,
+        articles=list(articles),
+        events=events,
+        ls_url=current_app.config["LABEL_STUDIO_URL"],
+    )
 
 
 def highlighted(article: Article) -> Markup:
     """Render the article text with each claim wrapped in a span coloured by status."""
     parts, cursor = [], 0
     for claim in sorted(article.claims, key=lambda c: c.start):
-        parts.append(escape(article.text[cursor:claim.start]))
-        parts.append(Markup('<span class="claim {}" title="{} · score {:.2f}{}">{}</span>').format(
-            claim.status, claim.status, claim.checkworthiness,
-            f" · {claim.speaker}" if claim.speaker else "", article.text[claim.start:claim.end]))
+        parts.append(escape(article.text[cursor : claim.start]))
+        parts.append(
+            Markup('<span class="claim {}" title="{} · score {:.2f}{}">{}</span>').format(
+                claim.status,
+                claim.status,
+                claim.checkworthiness,
+                f" · {claim.speaker}" if claim.speaker else "",
+                article.text[claim.start : claim.end],
+            )
+        )
         cursor = claim.end
     parts.append(escape(article.text[cursor:]))
     return Markup("").join(parts)
