@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -122,10 +123,8 @@ def project_id(client: LabelStudioClient) -> int:
 
 def task_for(claim: Claim, article: Article) -> dict[str, Any]:
     """Build the Label Studio task for a claim: its data and the machine score as a prediction."""
-    context = " ".join(p for p in (claim.context_before,) if p)
-    paragraph = article.text[
-        _paragraph_bounds(article.text, claim.start)[0] : _paragraph_bounds(article.text, claim.start)[1]
-    ]
+    context = claim.context_before or ""
+    paragraph = paragraph_context(article.text, claim.start, claim.end)
     reasons = "; ".join(claim.reasons or [])
     return {
         "data": {
@@ -161,10 +160,23 @@ def task_for(claim: Claim, article: Article) -> dict[str, Any]:
     }
 
 
-def _paragraph_bounds(text: str, offset: int) -> tuple[int, int]:
-    start = text.rfind("\n\n", 0, offset)
-    end = text.find("\n\n", offset)
-    return (0 if start < 0 else start + 2, len(text) if end < 0 else end)
+CONTEXT_CHARS = 1500
+
+
+def paragraph_context(text: str, start: int, end: int, limit: int = CONTEXT_CHARS) -> str:
+    """Return the claim's paragraph, cut to about ``limit`` characters around the claim.
+
+    Bounded because a text without blank lines is one huge paragraph, and every task carries it.
+    """
+    p_start = text.rfind("\n\n", 0, start)
+    p_end = text.find("\n\n", end)
+    p_start = 0 if p_start < 0 else p_start + 2
+    p_end = len(text) if p_end < 0 else p_end
+    if p_end - p_start <= limit:
+        return text[p_start:p_end]
+    room = max(limit - (end - start), 0) // 2
+    lo, hi = max(p_start, start - room), min(p_end, end + room)
+    return ("…" if lo > p_start else "") + text[lo:hi] + ("…" if hi < p_end else "")
 
 
 @dataclass
@@ -177,10 +189,64 @@ class PushResult:
     task_ids: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """What recording a push needs of a claim, captured before the commit expires it."""
+
+    id: int
+    uuid: str
+    version: int
+
+
+def _record_links(
+    pairs: list[tuple[_Pending, int]], pid: int, config_hash: str, actor: str, *, reconciled: bool
+) -> None:
+    """Link claims to their tasks, move them to in_annotation and audit it, in bulk statements."""
+    if not pairs:
+        return
+    now = utcnow()
+    db.session.execute(
+        sa.insert(LabelStudioLink),
+        [
+            {
+                "claim_id": c.id,
+                "project_id": pid,
+                "task_id": t,
+                "label_config_sha256": config_hash,
+                "pushed_at": now,
+            }
+            for c, t in pairs
+        ],
+    )
+    db.session.execute(
+        sa.update(Claim),
+        [
+            {"id": c.id, "status": ClaimStatus.IN_ANNOTATION, "version": c.version + 1, "updated_at": now}
+            for c, _ in pairs
+        ],
+    )
+    audit.append_many(
+        {
+            "actor": actor,
+            "action": "claim.pushed",
+            "subject_type": "claim",
+            "subject_id": c.id,
+            "payload": {
+                "uuid": c.uuid,
+                "project_id": pid,
+                "task_id": t,
+                "label_config_sha256": config_hash,
+                "reconciled": reconciled,
+            },
+        }
+        for c, t in pairs
+    )
+
+
 def _reconcile_attempted(client: LabelStudioClient, pid: int, actor: str, config_hash: str) -> int:
     """Link claims whose earlier push may have reached Label Studio before we could record it."""
     pending = {
-        c.uuid: c
+        c.uuid: _Pending(c.id, c.uuid, c.version)
         for c in db.session.scalars(
             sa.select(Claim)
             .where(Claim.status.in_(PUSHABLE), Claim.push_attempted_at.is_not(None))
@@ -189,36 +255,48 @@ def _reconcile_attempted(client: LabelStudioClient, pid: int, actor: str, config
     }
     if not pending:
         return 0
-    found = 0
-    for task in client.iter_tasks(pid):
-        claim = pending.get((task.get("data") or {}).get("claim_uuid"))
-        if claim is not None:
-            _link(claim, pid, int(task["id"]), config_hash, actor, reconciled=True)
-            found += 1
+    found = [
+        (pending[uuid], int(task["id"]))
+        for task in client.iter_tasks(pid)
+        if (uuid := (task.get("data") or {}).get("claim_uuid")) in pending
+    ]
+    _record_links(found, pid, config_hash, actor, reconciled=True)
     db.session.commit()
-    return found
+    return len(found)
 
 
-def _link(claim: Claim, pid: int, task_id: int, config_hash: str, actor: str, *, reconciled: bool) -> dict:
-    db.session.add(
-        LabelStudioLink(claim_id=claim.id, project_id=pid, task_id=task_id, label_config_sha256=config_hash)
+@dataclass
+class _Batch:
+    pending: list[_Pending]
+    tasks: list[dict[str, Any]]
+
+
+def _next_batch(after_id: int, size: int) -> _Batch | None:
+    """Select the next queued claims after ``after_id``, build their tasks and mark them attempted."""
+    claims = list(
+        db.session.scalars(
+            sa.select(Claim)
+            .where(Claim.status.in_(PUSHABLE), Claim.id > after_id)
+            .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+            .order_by(Claim.id)
+            .limit(size)
+        )
     )
-    claim.status = ClaimStatus.IN_ANNOTATION
-    claim.version += 1
-    claim.updated_at = utcnow()
-    return {
-        "actor": actor,
-        "action": "claim.pushed",
-        "subject_type": "claim",
-        "subject_id": claim.id,
-        "payload": {
-            "uuid": claim.uuid,
-            "project_id": pid,
-            "task_id": task_id,
-            "label_config_sha256": config_hash,
-            "reconciled": reconciled,
-        },
+    if not claims:
+        return None
+    articles = {
+        a.id: a
+        for a in db.session.scalars(sa.select(Article).where(Article.id.in_({c.article_id for c in claims})))
     }
+    batch = _Batch(
+        [_Pending(c.id, c.uuid, c.version) for c in claims],
+        [task_for(c, articles[c.article_id]) for c in claims],
+    )
+    db.session.execute(
+        sa.update(Claim).where(Claim.id.in_([p.id for p in batch.pending])).values(push_attempted_at=utcnow())
+    )
+    db.session.commit()
+    return batch
 
 
 @own_client
@@ -229,7 +307,9 @@ def push(
 
     Each batch is marked as attempted (committed) before the import call, so a
     crash between Label Studio's answer and our commit is repaired by linking
-    the tasks found in Label Studio instead of importing them again.
+    the tasks found in Label Studio instead of importing them again. While
+    Label Studio imports one batch, the next is prepared: the database work
+    hides behind the network wait.
     """
     batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
     _, config_hash = label_config()
@@ -237,43 +317,32 @@ def push(
     result = PushResult(project_id=pid)
     result.reconciled = _reconcile_attempted(client, pid, actor, config_hash)
 
-    while limit is None or result.pushed < limit:
-        size = batch_size if limit is None else min(batch_size, limit - result.pushed)
-        claims = list(
-            db.session.scalars(
-                sa.select(Claim)
-                .where(Claim.status.in_(PUSHABLE))
-                .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
-                .order_by(Claim.id)
-                .limit(size)
-            )
-        )
-        if not claims:
-            break
-        articles = {
-            a.id: a
-            for a in db.session.scalars(
-                sa.select(Article).where(Article.id.in_({c.article_id for c in claims}))
-            )
-        }
-        tasks = [task_for(c, articles[c.article_id]) for c in claims]
-        now = utcnow()
-        for claim in claims:
-            claim.push_attempted_at = now
-        db.session.commit()
+    def budget() -> int:
+        return batch_size if limit is None else min(batch_size, limit - result.pushed - in_flight)
 
-        task_ids = client.import_tasks(pid, tasks)
-        if len(task_ids) != len(claims):
-            raise LabelStudioError(f"Label Studio created {len(task_ids)} tasks for {len(claims)} claims")
-        events = [
-            _link(c, pid, t, config_hash, actor, reconciled=False)
-            for c, t in zip(claims, task_ids, strict=True)
-        ]
-        audit.append_many(events)
-        db.session.commit()
-        result.pushed += len(claims)
-        result.batches += 1
-        result.task_ids.extend(task_ids)
+    in_flight = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ls-import") as pool:
+        batch = _next_batch(0, budget()) if budget() > 0 else None
+        while batch is not None:
+            future = pool.submit(client.import_tasks, pid, batch.tasks)
+            in_flight = len(batch.pending)
+            try:
+                upcoming = _next_batch(batch.pending[-1].id, budget()) if budget() > 0 else None
+            finally:
+                task_ids = future.result()
+            in_flight = 0
+            if len(task_ids) != len(batch.pending):
+                raise LabelStudioError(
+                    f"Label Studio created {len(task_ids)} tasks for {len(batch.pending)} claims"
+                )
+            _record_links(
+                list(zip(batch.pending, task_ids, strict=True)), pid, config_hash, actor, reconciled=False
+            )
+            db.session.commit()
+            result.pushed += len(batch.pending)
+            result.batches += 1
+            result.task_ids.extend(task_ids)
+            batch = upcoming
     result.remaining = count_pushable()
     return result
 
