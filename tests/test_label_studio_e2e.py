@@ -188,3 +188,61 @@ def test_push_when_label_studio_is_unreachable_keeps_claims_queued(app, client, 
         == before
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelStudioLink)) == 0
+
+
+def test_push_over_the_api_runs_inline_without_redis(ls_app, ls_client, client, admin):
+    created = client.post("/api/v1/articles", headers=admin.headers, json={"text": sample_text()}).json
+    queued = sum(1 for c in created["claims"] if c["status"] == "queued")
+    service.bootstrap(ls_client)
+    response = client.post("/api/v1/labelstudio/push", headers=admin.headers)
+    assert response.status_code == 200, response.json
+    assert response.json["mode"] == "inline" and response.json["result"]["pushed"] == queued
+
+
+def test_push_as_an_rq_job_on_real_redis(ls_app, ls_client, client, admin, database_url, monkeypatch):
+    redis = pytest.importorskip("redis")
+    from rq import SimpleWorker
+
+    connection = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    connection.flushdb()
+    created = client.post("/api/v1/articles", headers=admin.headers, json={"text": sample_text()}).json
+    queued = sum(1 for c in created["claims"] if c["status"] == "queued")
+    service.bootstrap(ls_client)
+    ls_app.config["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+
+    response = client.post("/api/v1/labelstudio/push", headers=admin.headers)
+    assert response.status_code == 202 and response.json["mode"] == "rq"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelStudioLink)) == 0
+
+    # The worker builds its own app from the environment, as a real `rq worker` would.
+    for name, value in {
+        "WORKBENCH_DATABASE_URL": database_url,
+        "WORKBENCH_LABEL_STUDIO_URL": LS_URL,
+        "WORKBENCH_LABEL_STUDIO_API_KEY": LS_KEY,
+        "WORKBENCH_LABEL_STUDIO_PROJECT": ls_app.config["LABEL_STUDIO_PROJECT_TITLE"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    from rq import Queue
+
+    from workbench.jobs import QUEUE
+
+    assert SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=True)
+    job = client.get(f"/api/v1/jobs/{response.json['id']}", headers=admin.headers).json
+    assert job["status"] == "finished", job
+    assert job["result"]["pushed"] == queued
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelStudioLink)) == queued
+    connection.flushdb()
+    connection.close()
+
+
+def test_push_over_the_api_when_label_studio_is_down_is_a_503(app, client, admin):
+    app.config.update(LABEL_STUDIO_URL="http://127.0.0.1:9", LABEL_STUDIO_API_KEY="f" * 40)
+    client.post("/api/v1/articles", headers=admin.headers, json={"text": sample_text()})
+    response = client.post("/api/v1/labelstudio/push", headers=admin.headers)
+    assert response.status_code == 503 and "unreachable" in response.json["message"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelStudioLink)) == 0

@@ -1,0 +1,94 @@
+"""One job API for background work: inline by default, RQ workers on Redis when configured."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from flask import current_app
+
+from workbench.errors import NotFound, ValidationError, WorkbenchError
+
+QUEUE = "workbench"
+
+
+def _push(actor: str) -> dict[str, Any]:
+    from workbench.labelstudio import service
+
+    return _plain(service.push(actor=actor))
+
+
+def _sync(actor: str) -> dict[str, Any]:
+    from workbench.labelstudio import service
+
+    return _plain(service.sync(actor=actor))
+
+
+JOBS: dict[str, Callable[..., dict[str, Any]]] = {"labelstudio.push": _push, "labelstudio.sync": _sync}
+
+
+def _plain(result: Any) -> dict[str, Any]:
+    data = asdict(result) if is_dataclass(result) else dict(result)
+    data.pop("task_ids", None)  # can be thousands of ids; the links table has them
+    return data
+
+
+def _queue():
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(QUEUE, connection=Redis.from_url(current_app.config["REDIS_URL"]))
+
+
+def enqueue(name: str, **kwargs: Any) -> dict[str, Any]:
+    """Run a job now (no Redis configured) or queue it for an RQ worker; describe what happened."""
+    if name not in JOBS:
+        raise ValidationError(f"unknown job {name!r}")
+    if not current_app.config.get("REDIS_URL"):
+        return {"id": None, "mode": "inline", "status": "finished", "result": JOBS[name](**kwargs)}
+    job = _queue().enqueue(
+        run_job, name, kwargs, job_timeout=3600, result_ttl=7 * 24 * 3600, failure_ttl=30 * 24 * 3600
+    )
+    return {"id": job.id, "mode": "rq", "status": job.get_status(), "result": None}
+
+
+def status(job_id: str) -> dict[str, Any]:
+    """Describe a queued job: its status, its result, or why it failed."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    if not current_app.config.get("REDIS_URL"):
+        raise NotFound("jobs run inline here (WORKBENCH_REDIS_URL is not set): there is nothing to look up")
+    queue = _queue()
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+    except NoSuchJobError:
+        raise NotFound(f"no job {job_id}") from None
+    body: dict[str, Any] = {
+        "id": job.id,
+        "mode": "rq",
+        "status": job.get_status(),
+        "result": job.return_value(),
+    }
+    if body["status"] == "failed":
+        body["error"] = (
+            (job.latest_result().exc_string or "").strip().splitlines()[-1:] if job.latest_result() else []
+        )
+    return body
+
+
+def run_job(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Entry point for RQ workers: build the app from the environment and run one job in it."""
+    from workbench import create_app
+    from workbench.db import db
+
+    app = create_app()
+    with app.app_context():
+        try:
+            return JOBS[name](**kwargs)
+        except WorkbenchError:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
