@@ -91,4 +91,6 @@ def run_job(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
             db.session.rollback()
             raise
         finally:
+            # Each job builds its own app and engine: close its connections rather than leak them.
             db.session.remove()
+            db.engine.dispose()
