@@ -42,15 +42,36 @@ def seed_claims(n: int) -> None:
         parts.append(s + sep)
         cursor += len(s) + len(sep)
     text = "".join(parts)
-    article = Article(title="Benchmark article", url="https://example.org/bench", text=text,
-                      text_sha256=secrets.token_hex(32), raw_input={}, extractor_version="bench")
+    article = Article(
+        title="Benchmark article",
+        url="https://example.org/bench",
+        text=text,
+        text_sha256=secrets.token_hex(32),
+        raw_input={},
+        extractor_version="bench",
+    )
     db.session.add(article)
     db.session.flush()
-    db.session.bulk_insert_mappings(Claim, [
-        {"uuid": f"{secrets.token_hex(16)}", "article_id": article.id, "ordinal": i, "text": s,
-         "start": a, "end": b, "checkworthiness": 0.8, "checkworthy": True, "claim_type": "statistic",
-         "reasons": ["contains a number"], "status": "queued", "extractor_version": "bench"}
-        for i, (a, b, s) in enumerate(spans)])
+    db.session.bulk_insert_mappings(
+        Claim,
+        [
+            {
+                "uuid": f"{secrets.token_hex(16)}",
+                "article_id": article.id,
+                "ordinal": i,
+                "text": s,
+                "start": a,
+                "end": b,
+                "checkworthiness": 0.8,
+                "checkworthy": True,
+                "claim_type": "statistic",
+                "reasons": ["contains a number"],
+                "status": "queued",
+                "extractor_version": "bench",
+            }
+            for i, (a, b, s) in enumerate(spans)
+        ],
+    )
     db.session.commit()
 
 
@@ -93,7 +114,7 @@ def time_raw(app, client, batch_size: int) -> tuple[float, int]:
     started = time.perf_counter()
     created = 0
     for i in range(0, len(tasks), batch_size):
-        response = sdk.projects.import_tasks(pid, request=tasks[i:i + batch_size], return_task_ids=True)
+        response = sdk.projects.import_tasks(pid, request=tasks[i : i + batch_size], return_task_ids=True)
         created += len(response.task_ids or [])
     elapsed = time.perf_counter() - started
     return elapsed, created
@@ -115,12 +136,20 @@ def main() -> None:
     url = os.environ.get("WORKBENCH_LABEL_STUDIO_URL")
     key = os.environ.get("WORKBENCH_LABEL_STUDIO_API_KEY")
     if not (url and key):
-        sys.exit("set WORKBENCH_LABEL_STUDIO_URL and WORKBENCH_LABEL_STUDIO_API_KEY "
-                 "(eval \"$(scripts/label-studio env)\")")
+        sys.exit(
+            "set WORKBENCH_LABEL_STUDIO_URL and WORKBENCH_LABEL_STUDIO_API_KEY "
+            '(eval "$(scripts/label-studio env)")'
+        )
     tmp = tempfile.mkdtemp(prefix="wb-bench-")
     db_url = args.database_url or f"sqlite:///{tmp}/bench.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "LABEL_STUDIO_URL": url,
-                      "LABEL_STUDIO_API_KEY": key, "WEBHOOK_SECRET": None})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "LABEL_STUDIO_URL": url,
+            "LABEL_STUDIO_API_KEY": key,
+            "WEBHOOK_SECRET": None,
+        }
+    )
     wb_times, raw_times, projects = [], [], []
     with app.app_context(), LabelStudioClient(url, key, timeout=300) as client:
         upgrade()
@@ -136,8 +165,10 @@ def main() -> None:
                     elapsed, n = time_raw(app, client, args.batch_size)
                     raw_times.append(elapsed)
                 assert n == args.claims, f"{which} pushed {n} of {args.claims}"
-                print(f"round {r + 1}: {which:<9} {n} tasks in {elapsed:6.2f} s "
-                      f"({n / elapsed:7.0f} tasks/s)", flush=True)
+                print(
+                    f"round {r + 1}: {which:<9} {n} tasks in {elapsed:6.2f} s ({n / elapsed:7.0f} tasks/s)",
+                    flush=True,
+                )
         for project in client._sdk.projects.list(page_size=1000):
             if project.title and project.title.startswith(("bench-wb-", "bench-raw-")):
                 projects.append(project.id)
@@ -150,10 +181,20 @@ def main() -> None:
     print(f"{'workbench push':<22}{wb:>10.2f}{args.claims / wb:>10.0f}")
     print(f"{'raw SDK import':<22}{raw:>10.2f}{args.claims / raw:>10.0f}")
     print(f"ratio workbench / raw: {wb / raw:.2f} (target ≤ 1.3); database: {db_url.split(':')[0]}")
-    print(json.dumps({"claims": args.claims, "batch_size": args.batch_size, "rounds": args.rounds,
-                      "workbench_median_s": round(wb, 3), "raw_median_s": round(raw, 3),
-                      "ratio": round(wb / raw, 3), "workbench_runs_s": [round(t, 3) for t in wb_times],
-                      "raw_runs_s": [round(t, 3) for t in raw_times]}))
+    print(
+        json.dumps(
+            {
+                "claims": args.claims,
+                "batch_size": args.batch_size,
+                "rounds": args.rounds,
+                "workbench_median_s": round(wb, 3),
+                "raw_median_s": round(raw, 3),
+                "ratio": round(wb / raw, 3),
+                "workbench_runs_s": [round(t, 3) for t in wb_times],
+                "raw_runs_s": [round(t, 3) for t in raw_times],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
