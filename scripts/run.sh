@@ -25,7 +25,8 @@ if [ ! -s instance/reviewer-token ]; then
     "$BIN/workbench" users create --email reviewer@workbench.local --role admin --name "Demo admin" \
         > instance/reviewer-token
 fi
-echo "    API token:   $(cat instance/reviewer-token)  (admin@ reviewer@workbench.local; kept in instance/reviewer-token)"
+echo "    API token:   $(cat instance/reviewer-token)"
+echo "                 (reviewer@workbench.local, role admin; kept in instance/reviewer-token)"
 echo
 echo "Serving the workbench on $WORKBENCH_PUBLIC_URL (Ctrl-C stops it; 'make label-studio-stop' stops Label Studio)"
 exec "$BIN/workbench" serve --host 127.0.0.1 --port "$PORT"

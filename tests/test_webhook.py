@@ -104,3 +104,15 @@ def test_deleted_annotations_are_recorded_not_erased(client, linked_claim):
     )
     assert response.status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 1
+
+
+def test_kept_events_can_be_inspected_by_admins(client, linked_claim, admin, reviewer):
+    post(client, "{broken")
+    post(client, annotation_payload(13, 424242))
+    post(client, annotation_payload(11, 501))
+    body = client.get("/api/v1/hooks/label-studio/events?status=unplaced", headers=admin.headers).json
+    assert body["total"] == 1 and body["items"][0]["status"] == "unplaced"
+    assert json.loads(body["items"][0]["body"])["annotation"]["id"] == 13
+    everything = client.get("/api/v1/hooks/label-studio/events", headers=admin.headers).json
+    assert [e["status"] for e in everything["items"]] == ["processed", "unplaced", "malformed"]
+    assert client.get("/api/v1/hooks/label-studio/events", headers=reviewer.headers).status_code == 403

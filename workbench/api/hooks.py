@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import current_app, request
 
 from workbench.api import bp
+from workbench.api.common import int_arg
+from workbench.auth import require_role
+from workbench.db import db
 from workbench.labelstudio.service import WEBHOOK_HEADER
 from workbench.labelstudio.webhook import check_secret, receive
+from workbench.models import WebhookEvent
+from workbench.models.base import iso
 
 
 @bp.post("/hooks/label-studio")
@@ -24,3 +30,30 @@ def label_studio_hook():
             "event_id": event.id,
         }
     return body, status
+
+
+@bp.get("/hooks/label-studio/events")
+@require_role("admin")
+def label_studio_hook_events():
+    """List kept webhook deliveries, newest first; filter by ``status`` (e.g. unplaced, malformed)."""
+    limit = int_arg("limit", 50, minimum=1, maximum=500)
+    offset = int_arg("offset", 0)
+    stmt = sa.select(WebhookEvent)
+    status = request.args.get("status")
+    if status:
+        stmt = stmt.where(WebhookEvent.status == status)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(stmt.order_by(WebhookEvent.id.desc()).limit(limit).offset(offset))
+    items = [
+        {
+            "id": e.id,
+            "received_at": iso(e.received_at),
+            "action": e.action,
+            "status": e.status,
+            "detail": e.detail,
+            "annotation_id": e.annotation_id,
+            "body": e.body,
+        }
+        for e in rows
+    ]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

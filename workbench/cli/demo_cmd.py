@@ -34,13 +34,16 @@ def demo_command(article: str | None) -> None:
 
     upgrade()
     path = Path(article) if article else (SHARED_SAMPLE if SHARED_SAMPLE.exists() else BUNDLED_SAMPLE)
-    meta = {}
     if path == SHARED_SAMPLE:
         meta = {
             "title": "Putin invites Modi to Russia, says he understands India's position on Ukraine",
             "publisher": "The New Indian Express",
             "published_at": "2023-12-28",
         }
+    elif path == BUNDLED_SAMPLE:
+        meta = {"title": "Veloria to build a second deep-water port (invented demo article)"}
+    else:
+        meta = {}
     raw = {"text": path.read_text(encoding="utf-8"), **meta}
     item = validate_input(raw, max_bytes=current_app.config["MAX_ARTICLE_BYTES"])
     art, created = ingest_article(
