@@ -128,10 +128,11 @@ def test_the_whole_loop(ls_app, ls_client, client, admin, reviewer, runner):
     claim_id = targets[0]["id"]
     queue = client.get("/api/v1/review/queue", headers=reviewer.headers).json
     assert claim_id in [i["id"] for i in queue["items"]]
+    version = client.get(f"/api/v1/claims/{claim_id}", headers=reviewer.headers).json["version"]
     verdict = client.post(
         f"/api/v1/claims/{claim_id}/verdict",
         headers=reviewer.headers,
-        json={"rating": "Mostly true", "rationale": "Agrees with the ministry."},
+        json={"rating": "Mostly true", "rationale": "Agrees with the ministry.", "claim_version": version},
     )
     assert verdict.status_code == 201, verdict.json
     export = client.get("/api/v1/exports/verified-claims?format=jsonl", headers=reviewer.headers)

@@ -1,4 +1,4 @@
-"""Queue, verdicts and exports: the minimal review loop and the provenance each record carries."""
+"""Exports: each record carries its provenance, in every format."""
 
 from __future__ import annotations
 
@@ -12,91 +12,41 @@ import sqlalchemy as sa
 from tests.factories import annotation_payload, link_claim, make_article
 from tests.test_webhook import post
 from workbench.db import db
-from workbench.models import AuditEvent, Verdict
+from workbench.models import AuditEvent, Claim
 
 
 @pytest.fixture
 def annotated(app, client):
+    """A claim pushed to task 777 and labelled by two annotators (Label Studio ids 9 and 10)."""
     article = make_article(url="https://news.example.org/port-ellis", title="Port Ellis budget")
     claim = next(c for c in article.claims if c.checkworthy)
     link_claim(claim, task_id=777, project_id=3)
     post(client, annotation_payload(31, 777, user_id=9, verdict="Mostly false"))
-    return claim
+    post(client, annotation_payload(32, 777, user_id=10, verdict="Mostly false"))
+    return db.session.get(Claim, claim.id)
 
 
-def test_queue_lists_annotated_claims_without_verdict(client, reviewer, annotated):
-    body = client.get("/api/v1/review/queue", headers=reviewer.headers).json
-    assert [i["id"] for i in body["items"]] == [annotated.id]
-    assert body["items"][0]["annotations"][0]["verdict"] == "Mostly false"
-    assert body["items"][0]["agreement"]["kind"] == "unanimous"
+def version_of(claim_id: int) -> int:
+    db.session.expire_all()
+    return db.session.get(Claim, claim_id).version
 
 
-def test_annotators_cannot_see_the_queue(client, annotator, annotated):
-    assert client.get("/api/v1/review/queue", headers=annotator.headers).status_code == 403
-
-
-def test_verdict_records_reviewer_rating_and_annotations(client, reviewer, annotated):
+def verify(client, reviewer, claim, rating="Mostly false"):
     response = client.post(
-        f"/api/v1/claims/{annotated.id}/verdict",
-        headers=reviewer.headers,
-        json={"rating": "Mostly false", "rationale": "Ministry data show 3.9%."},
-    )
-    assert response.status_code == 201, response.json
-    verdict = db.session.scalar(sa.select(Verdict))
-    assert verdict.reviewer_id == reviewer.user.id and verdict.decision == "accept"
-    assert len(verdict.annotation_ids) == 1
-    assert client.get("/api/v1/review/queue", headers=reviewer.headers).json["items"] == []
-    assert "verdict.recorded" in db.session.scalars(sa.select(AuditEvent.action)).all()
-
-
-@pytest.mark.parametrize(
-    ("body", "status"),
-    [
-        ({}, 422),
-        ({"rating": "Pants on fire"}, 422),
-        ({"rating": "False", "annotation_ids": [123456]}, 422),
-        ({"rating": "False", "evidence": ["not a url"]}, 422),
-        ({"rating": "False", "claim_version": 999}, 409),
-    ],
-)
-def test_bad_verdicts_are_refused(client, reviewer, annotated, body, status):
-    response = client.post(f"/api/v1/claims/{annotated.id}/verdict", headers=reviewer.headers, json=body)
-    assert response.status_code == status, response.json
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Verdict)) == 0
-
-
-def test_a_second_verdict_needs_the_current_version_and_keeps_the_first(client, reviewer, annotated):
-    url = f"/api/v1/claims/{annotated.id}/verdict"
-    first = client.post(url, headers=reviewer.headers, json={"rating": "False"})
-    assert first.status_code == 201
-    assert client.post(url, headers=reviewer.headers, json={"rating": "True"}).status_code == 409
-    version = client.get(f"/api/v1/claims/{annotated.id}", headers=reviewer.headers).json["version"]
-    again = client.post(url, headers=reviewer.headers, json={"rating": "Half true", "claim_version": version})
-    assert again.status_code == 201 and again.json["version"] == 2
-    assert [v.rating for v in db.session.scalars(sa.select(Verdict).order_by(Verdict.version))] == [
-        "False",
-        "Half true",
-    ]
-
-
-def test_verdict_on_unannotated_claim_is_refused(client, reviewer):
-    article = make_article()
-    response = client.post(
-        f"/api/v1/claims/{article.claims[0].id}/verdict", headers=reviewer.headers, json={"rating": "False"}
-    )
-    assert response.status_code == 422
-
-
-def _verify(client, reviewer, claim):
-    client.post(
         f"/api/v1/claims/{claim.id}/verdict",
         headers=reviewer.headers,
-        json={"rating": "Mostly false", "rationale": "Ministry data show 3.9%."},
+        json={
+            "rating": rating,
+            "rationale": "Ministry data show 3.9%.",
+            "claim_version": version_of(claim.id),
+        },
     )
+    assert response.status_code == 201, response.json
+    return response.json
 
 
 def test_jsonl_export_carries_provenance(client, reviewer, annotated):
-    _verify(client, reviewer, annotated)
+    verify(client, reviewer, annotated)
     response = client.get("/api/v1/exports/verified-claims?format=jsonl", headers=reviewer.headers)
     assert response.status_code == 200 and response.mimetype == "application/x-ndjson"
     records = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
@@ -106,7 +56,8 @@ def test_jsonl_export_carries_provenance(client, reviewer, annotated):
     assert r["article"]["url"] == "https://news.example.org/port-ellis"
     assert len(r["article"]["text_sha256"]) == 64
     assert (r["claim"]["start"], r["claim"]["end"]) == (annotated.start, annotated.end)
-    assert r["annotations"][0]["annotator_ls_id"] == 9 and r["annotations"][0]["ls_updated_at"]
+    assert sorted(a["annotator_ls_id"] for a in r["annotations"]) == [9, 10]
+    assert all(a["ls_updated_at"] for a in r["annotations"])
     assert r["verdict"]["reviewer"]["email"] == reviewer.user.email
     assert r["verdict"]["rating"] == "Mostly false"
     assert r["label_studio"] == {"project_id": 3, "task_id": 777, "label_config_sha256": "0" * 64}
@@ -115,11 +66,10 @@ def test_jsonl_export_carries_provenance(client, reviewer, annotated):
 
 
 def test_csv_json_and_claimreview_exports(client, reviewer, annotated):
-    _verify(client, reviewer, annotated)
+    verify(client, reviewer, annotated)
     url = "/api/v1/exports/verified-claims?format="
-    rows = list(
-        csv.DictReader(io.StringIO(client.get(url + "csv", headers=reviewer.headers).get_data(as_text=True)))
-    )
+    text = client.get(url + "csv", headers=reviewer.headers).get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0]["claim_uuid"] == annotated.uuid and "label-studio id 9" in rows[0]["annotators"]
     as_json = client.get(url + "json", headers=reviewer.headers).json
     assert as_json[0]["claim"]["uuid"] == annotated.uuid
@@ -130,16 +80,25 @@ def test_csv_json_and_claimreview_exports(client, reviewer, annotated):
 
 
 def test_export_filters_and_bad_parameters(client, reviewer, annotated):
-    _verify(client, reviewer, annotated)
+    verify(client, reviewer, annotated)
     url = "/api/v1/exports/verified-claims"
     assert client.get(url + "?format=jsonl&rating=True", headers=reviewer.headers).get_data() == b""
+    assert client.get(url + "?format=jsonl&published=true", headers=reviewer.headers).get_data() == b""
     assert client.get(url + "?format=xml", headers=reviewer.headers).status_code == 422
     assert client.get(url + "?rating=Maybe", headers=reviewer.headers).status_code == 422
     assert client.get(url + "?since=last-week", headers=reviewer.headers).status_code == 422
 
 
+def test_each_export_appears_in_the_claims_history(client, reviewer, annotated):
+    verify(client, reviewer, annotated)
+    client.get("/api/v1/exports/verified-claims?format=csv", headers=reviewer.headers)
+    events = client.get(f"/api/v1/claims/{annotated.id}/history", headers=reviewer.headers).json["events"]
+    exported = [e for e in events if e["action"] == "claim.exported"]
+    assert len(exported) == 1 and exported[0]["payload"]["format"] == "csv"
+
+
 def test_cli_export_writes_a_file(runner, client, reviewer, annotated, tmp_path):
-    _verify(client, reviewer, annotated)
+    verify(client, reviewer, annotated)
     out = tmp_path / "out.jsonl"
     result = runner.invoke(args=["export", "--format", "jsonl", "--output", str(out)])
     assert result.exit_code == 0, result.output

@@ -54,7 +54,12 @@ def test_annotation_is_stored_with_parsed_fields(client, linked_claim):
     assert (row.ls_annotation_id, row.annotator_ls_id, row.verdict) == (11, 7, "Mostly false")
     assert row.checkworthy is True and row.confidence == 4 and row.source == "webhook"
     assert row.evidence_urls == ["https://stats.example.org/table-1", "https://example.org/b"]
-    assert db.session.get(Claim, linked_claim.id).status == "annotated"
+    # With the default overlap of two, one annotation is not enough to enter the review queue.
+    assert db.session.get(Claim, linked_claim.id).status == "in_annotation"
+    post(client, annotation_payload(12, 501, user_id=8, verdict="False"))
+    db.session.expire_all()
+    claim = db.session.get(Claim, linked_claim.id)
+    assert (claim.status, claim.annotator_count, claim.agreement) == ("annotated", 2, "split")
 
 
 def test_repeated_delivery_changes_nothing(client, linked_claim):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from workbench.db import db
@@ -33,6 +34,29 @@ def register(app: Flask) -> None:
         code = (exc.name or "error").lower().replace(" ", "_")
         return _render(
             {"code": code, "status": exc.code or 500, "message": exc.description or exc.name, "errors": {}}
+        )
+
+    @app.errorhandler(OperationalError)
+    def handle_database_busy(exc: OperationalError):
+        db.session.rollback()
+        if "database is locked" in str(exc.orig):
+            # SQLite serialises writers; the loser of a race is refused rather than kept waiting.
+            return _render(
+                {
+                    "code": "busy",
+                    "status": 503,
+                    "errors": {},
+                    "message": "the database is busy with another change; nothing was stored, try again",
+                }
+            )
+        app.logger.exception("database error")
+        return _render(
+            {
+                "code": "internal_error",
+                "status": 500,
+                "errors": {},
+                "message": "database error; the change was rolled back",
+            }
         )
 
     @app.errorhandler(Exception)

@@ -59,6 +59,10 @@ class VerdictSchema(Schema):
 
 
 class ClaimSchema(Schema):
+    annotator_count = fields.Int()
+    agreement = fields.Str(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+
     id = fields.Int()
     uuid = fields.Str()
     article_id = fields.Int()
@@ -116,4 +120,21 @@ class VerdictInputSchema(Schema):
     rationale = fields.Str(load_default="", validate=validate.Length(max=20000))
     evidence = fields.List(fields.Url(), load_default=list)
     annotation_ids = fields.List(fields.Int(), load_default=None)
-    claim_version = fields.Int(load_default=None)
+    claim_version = fields.Int(required=True, strict=True)
+
+
+class ReviewActionSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    action = fields.Str(
+        required=True,
+        validate=validate.OneOf(("accept", "override", "reject", "send_back", "publish", "reopen")),
+    )
+    claim_version = fields.Int(required=True, strict=True)
+    annotation_id = fields.Int(load_default=None)
+    annotation_ids = fields.List(fields.Int(), load_default=None)
+    rating = fields.Str(load_default=None, validate=validate.OneOf(RATINGS))
+    rationale = fields.Str(load_default=None, validate=validate.Length(max=20000))
+    reason = fields.Str(load_default=None, validate=validate.Length(max=20000))
+    evidence = fields.List(fields.Url(), load_default=list)

@@ -1,4 +1,4 @@
-"""Claims: detail with provenance, and the reviewer's verdict."""
+"""Claims: detail with provenance, history, and the reviewer's decisions."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ from workbench.auth import require_role
 from workbench.db import db
 from workbench.errors import NotFound, ValidationError
 from workbench.models import Claim
-from workbench.review import record_verdict
-from workbench.review.service import agreement
-from workbench.schemas import ArticleSchema, ClaimDetailSchema, VerdictInputSchema, VerdictSchema
+from workbench.review import decide, history, record_verdict
+from workbench.review.agreement import claim_agreement
+from workbench.schemas import (
+    ArticleSchema,
+    ClaimDetailSchema,
+    ReviewActionSchema,
+    VerdictInputSchema,
+    VerdictSchema,
+)
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -25,20 +31,42 @@ def claim_detail(claim_id: int):
         raise NotFound(f"no claim with id {claim_id}")
     body = ClaimDetailSchema().dump(claim)
     body["article"] = ArticleSchema().dump(claim.article)
-    body["agreement"] = agreement(claim.annotations)
+    body["agreement"] = claim_agreement(claim.annotations)
     return body
+
+
+@bp.get("/claims/<int:claim_id>/history")
+@require_role("reviewer")
+def claim_history(claim_id: int):
+    """Return the claim's whole timeline from the audit chain."""
+    return {"claim_id": claim_id, "events": history(claim_id)}
+
+
+def _load(schema, body):
+    try:
+        return schema.load(body)
+    except SchemaError as exc:
+        raise ValidationError(
+            "invalid request: " + ", ".join(sorted(exc.messages)), errors=exc.messages
+        ) from None
 
 
 @bp.post("/claims/<int:claim_id>/verdict")
 @require_role("reviewer")
 def claim_verdict(claim_id: int):
-    """Record the reviewer's verdict, resting on the claim's annotations."""
-    try:
-        data = VerdictInputSchema().load(json_body())
-    except SchemaError as exc:
-        raise ValidationError(
-            "invalid verdict: " + ", ".join(sorted(exc.messages)), errors=exc.messages
-        ) from None
-    verdict = record_verdict(claim_id, g.user, data)
+    """Record the reviewer's rating, resting on the claim's annotations (send ``claim_version``)."""
+    verdict = record_verdict(claim_id, g.user, _load(VerdictInputSchema(), json_body()))
+    db.session.commit()
+    return VerdictSchema().dump(verdict), 201
+
+
+@bp.post("/claims/<int:claim_id>/review")
+@require_role("reviewer")
+def claim_review(claim_id: int):
+    """Apply a reviewer action: accept, override, reject, send_back, publish or reopen."""
+    from workbench.labelstudio.service import request_rework
+
+    data = _load(ReviewActionSchema(), json_body())
+    verdict = decide(claim_id, g.user, data, send_back_hook=lambda claim: request_rework(claim=claim))
     db.session.commit()
     return VerdictSchema().dump(verdict), 201

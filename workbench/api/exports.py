@@ -42,6 +42,7 @@ def export_verified_claims():
         rating=rating,
         since=_date_arg("since"),
         until=_date_arg("until"),
+        published_only=request.args.get("published", "").lower() in ("1", "true", "yes"),
     )
     chunks, total, audit_hash = start_export(
         fmt,

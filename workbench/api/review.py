@@ -1,4 +1,4 @@
-"""The reviewer queue."""
+"""The reviewer queue and agreement figures."""
 
 from __future__ import annotations
 
@@ -7,25 +7,50 @@ from flask import current_app, request
 from workbench.api import bp
 from workbench.api.common import int_arg
 from workbench.auth import require_role
-from workbench.review import queue
-from workbench.review.service import agreement
+from workbench.config import RATINGS
+from workbench.errors import ValidationError
+from workbench.review import QueueFilters, queue
+from workbench.review.agreement import claim_agreement, report
 from workbench.schemas import AnnotationSchema, ClaimSchema
 
 
 @bp.get("/review/queue")
 @require_role("reviewer")
 def review_queue():
-    """List claims with enough annotations and no verdict, best first."""
+    """List claims with enough annotations and no final verdict: disagreements first, then
+    check-worthiness, then age. Filters: article_id, rating, annotator (id or email), status."""
     limit = int_arg("limit", 50, minimum=1, maximum=500)
     offset = int_arg("offset", 0)
-    article_id = int_arg("article_id", 0, minimum=1) if request.args.get("article_id") else None
+    rating = request.args.get("rating") or None
+    if rating is not None and rating not in RATINGS:
+        raise ValidationError(f"unknown rating {rating!r}", errors={"rating": ["unknown"]})
+    filters = QueueFilters(
+        article_id=int_arg("article_id", 0, minimum=1) if request.args.get("article_id") else None,
+        rating=rating,
+        annotator=request.args.get("annotator") or None,
+        status=request.args.get("status") or None,
+    )
     claims, total = queue(
-        overlap=current_app.config["ANNOTATION_OVERLAP"], limit=limit, offset=offset, article_id=article_id
+        overlap=current_app.config["ANNOTATION_OVERLAP"], filters=filters, limit=limit, offset=offset
     )
     items = []
     for claim in claims:
         item = ClaimSchema().dump(claim)
-        item["annotations"] = AnnotationSchema(many=True).dump(claim.annotations)
-        item["agreement"] = agreement(claim.annotations)
+        item["annotations"] = AnnotationSchema(many=True, exclude=("result",)).dump(claim.annotations)
+        item["agreement_detail"] = claim_agreement(claim.annotations)
         items.append(item)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return {
+        "items": items,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "overlap": current_app.config["ANNOTATION_OVERLAP"],
+    }
+
+
+@bp.get("/review/agreement")
+@require_role("reviewer")
+def review_agreement():
+    """Krippendorff's alpha for the project (or one article) and for each annotator."""
+    article_id = int_arg("article_id", 0, minimum=1) if request.args.get("article_id") else None
+    return report(article_id)

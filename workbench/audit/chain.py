@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from workbench.db import db
-from workbench.models.audit import GENESIS_HASH, AuditEvent
+from workbench.models.audit import GENESIS_HASH, AuditEvent, AuditHead
 from workbench.models.base import iso, utcnow
 
 # Any constant works; it only has to be the same for every writer of this database.
@@ -51,6 +51,17 @@ class Appended:
     seq: int
     hash: str
     prev_hash: str
+
+
+def _move_head(seq: int, hash_: str) -> None:
+    updated = db.session.execute(
+        sa.update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=seq, hash=hash_)
+        .execution_options(synchronize_session=False)
+    )
+    if updated.rowcount == 0:
+        db.session.execute(sa.insert(AuditHead).values(id=1, seq=seq, hash=hash_))
 
 
 def _lock_head() -> tuple[int, str]:
@@ -95,6 +106,7 @@ def append_many(events: Iterable[dict[str, Any]]) -> list[Appended]:
         rows.append(row)
     if rows:
         db.session.execute(sa.insert(AuditEvent), rows)
+        _move_head(seq, prev)
     return [Appended(r["seq"], r["hash"], r["prev_hash"]) for r in rows]
 
 
@@ -140,42 +152,55 @@ class VerifyReport:
         }
 
 
-def verify(batch_size: int = 5000) -> VerifyReport:
-    """Walk the whole chain in order and name the first broken link."""
+def verify(batch_size: int = 10000) -> VerifyReport:
+    """Walk the whole chain in order and name the first broken link.
+
+    Reads plain rows (no ORM objects) in batches: a million events verify in seconds.
+    """
     expected_seq, prev, checked = 1, GENESIS_HASH, 0
-    stmt = sa.select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
-    result = db.session.scalars(stmt)
+    columns = [getattr(AuditEvent, name) for name in (*_HASHED, "prev_hash", "hash")]
+    result = db.session.execute(
+        sa.select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
+    )
     try:
-        for event in result:
-            if event.seq != expected_seq:
+        for row in result.mappings():
+            seq = row["seq"]
+            if seq != expected_seq:
                 return VerifyReport(
                     False,
                     checked,
                     prev,
                     expected_seq,
-                    f"event {expected_seq} is missing (next stored event is {event.seq})",
+                    f"event {expected_seq} is missing (next stored event is {seq})",
                 )
-            if event.prev_hash != prev:
+            if row["prev_hash"] != prev:
+                return VerifyReport(
+                    False, checked, prev, seq, f"event {seq} does not point at the hash of event {seq - 1}"
+                )
+            if _digest(prev, row) != row["hash"]:
                 return VerifyReport(
                     False,
                     checked,
                     prev,
-                    event.seq,
-                    f"event {event.seq} does not point at the hash of event {event.seq - 1}",
+                    seq,
+                    f"event {seq} was altered: its content no longer matches its hash",
                 )
-            if event_hash(prev, event) != event.hash:
-                return VerifyReport(
-                    False,
-                    checked,
-                    prev,
-                    event.seq,
-                    f"event {event.seq} was altered: its content no longer matches its hash",
-                )
-            prev = event.hash
+            prev = row["hash"]
             expected_seq += 1
             checked += 1
     finally:
         # Close the server-side cursor even when we stop at a broken link.
         result.close()
-        db.session.expunge_all()
+    head = db.session.get(AuditHead, 1)
+    if checked and head is None:
+        return VerifyReport(False, checked, prev, checked, "the recorded head of the chain is missing")
+    if head is not None and (head.seq, head.hash) != (checked, prev):
+        return VerifyReport(
+            False,
+            checked,
+            prev,
+            checked + 1,
+            f"the chain ends at event {checked} but its recorded head is event {head.seq}: "
+            "the newest events were deleted, or the head was edited",
+        )
     return VerifyReport(True, checked, prev)

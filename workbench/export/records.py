@@ -30,15 +30,17 @@ class ExportFilters:
     rating: str | None = None
     since: date | None = None
     until: date | None = None
+    published_only: bool = False
+    # Set when the export starts, so verdicts recorded while it streams do not slip in.
+    up_to_verdict_id: int | None = None
 
 
-def latest_verdicts():
-    """Select each claim's newest verdict version."""
-    newest = (
-        sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v"))
-        .group_by(Verdict.claim_id)
-        .subquery()
-    )
+def latest_verdicts(up_to_verdict_id: int | None = None):
+    """Select each claim's newest verdict version (as of a verdict id, when given)."""
+    newest = sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v")).group_by(Verdict.claim_id)
+    if up_to_verdict_id is not None:
+        newest = newest.where(Verdict.id <= up_to_verdict_id)
+    newest = newest.subquery()
     return sa.select(Verdict).join(
         newest, sa.and_(newest.c.claim_id == Verdict.claim_id, newest.c.v == Verdict.version)
     )
@@ -46,10 +48,12 @@ def latest_verdicts():
 
 def _selection(filters: ExportFilters):
     stmt = (
-        latest_verdicts()
+        latest_verdicts(filters.up_to_verdict_id)
         .join(Claim, Claim.id == Verdict.claim_id)
         .where(Claim.status == ClaimStatus.VERIFIED)
     )
+    if filters.published_only:
+        stmt = stmt.where(Claim.published_at.is_not(None))
     if filters.article_id is not None:
         stmt = stmt.where(Claim.article_id == filters.article_id)
     if filters.rating:
@@ -61,9 +65,14 @@ def _selection(filters: ExportFilters):
     return stmt
 
 
-def count(filters: ExportFilters) -> int:
-    """Count the claims an export with these filters will hold."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(_selection(filters).subquery())) or 0
+def claim_ids(filters: ExportFilters) -> list[int]:
+    """Return the ids of the claims an export with these filters will hold."""
+    sub = _selection(filters).subquery()
+    return list(db.session.scalars(sa.select(sub.c.claim_id).order_by(sub.c.claim_id)))
+
+
+def max_verdict_id() -> int:
+    return db.session.scalar(sa.select(sa.func.max(Verdict.id))) or 0
 
 
 def iter_records(filters: ExportFilters, audit_hash: str, batch: int = 500) -> Iterator[dict[str, Any]]:
@@ -158,6 +167,7 @@ def _record(
             "evidence": verdict.evidence,
             "agreement": verdict.agreement,
             "created_at": iso(verdict.created_at),
+            "published_at": iso(claim.published_at),
             "reviewer": {"email": reviewer.email, "name": reviewer.name} if reviewer else None,
         },
         "annotations": [

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from workbench import audit
 from workbench.db import db
 from workbench.errors import ValidationError
 from workbench.export import formats
-from workbench.export.records import ExportFilters, count, iter_records
+from workbench.export.records import ExportFilters, claim_ids, iter_records, max_verdict_id
 
 FORMATS = {
     "json": "application/json",
@@ -27,8 +27,10 @@ def start_export(
         raise ValidationError(
             f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}", errors={"format": ["unknown"]}
         )
-    total = count(filters)
-    event = audit.append(
+    filters = replace(filters, up_to_verdict_id=max_verdict_id())
+    ids = claim_ids(filters)
+    total = len(ids)
+    summary = audit.append(
         actor,
         "export.created",
         "export",
@@ -39,7 +41,18 @@ def start_export(
             "filters": {k: (str(v) if v is not None else None) for k, v in asdict(filters).items()},
         },
     )
-    audit_hash = event.hash
+    # Each claim's history shows every export that carried it.
+    audit.append_many(
+        {
+            "actor": actor,
+            "action": "claim.exported",
+            "subject_type": "claim",
+            "subject_id": claim_id,
+            "payload": {"export_seq": summary.seq, "format": fmt},
+        }
+        for claim_id in ids
+    )
+    audit_hash = summary.hash
     db.session.commit()
     records = iter_records(filters, audit_hash)
     if fmt == "jsonl":

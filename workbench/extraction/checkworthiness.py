@@ -155,7 +155,7 @@ class Score:
     reasons: tuple[str, ...]
 
 
-def _entities(sentence: str) -> list[str]:
+def entities(sentence: str) -> list[str]:
     """Return capitalised words not at the sentence start: a cheap NER."""
     return [w for w in _CAPITALISED.findall(sentence) if w not in _FUNCTION_CAPS]
 
@@ -175,13 +175,13 @@ def score(sentence: str, *, is_quote: bool = False, speaker: str | None = None) 
         if rule.name in found and rule.weight:
             total += rule.weight
             reasons.append(rule.reason.format(found[rule.name]))
-    entities = list(dict.fromkeys(_entities(sentence)))
-    if len(entities) == 1:
+    found_entities = list(dict.fromkeys(entities(sentence)))
+    if len(found_entities) == 1:
         total += 0.15
-        reasons.append(f"names an entity '{entities[0]}'")
-    elif entities:
+        reasons.append(f"names an entity '{found_entities[0]}'")
+    elif found_entities:
         total += 0.25
-        reasons.append(f"names entities '{entities[0]}', '{entities[1]}'")
+        reasons.append(f"names entities '{found_entities[0]}', '{found_entities[1]}'")
     if speaker:
         # Statements by named people are what fact-checkers are asked about.
         total += 0.1

@@ -31,6 +31,20 @@ _PARAGRAPH_SEP = re.compile(rf"{_BREAK}(?:{_HSPACE}*{_BREAK})+|\u2029")
 # breaks after a semicolon or a colon (e.g. before a digit).
 _OPEN_END = re.compile(r"[;:,\u2013\u2014-]\s*$")
 _LOWER_START = re.compile(r"^\W*[a-z]")
+# The source line after a pull quote ("…a long game." - Matthew Ingram, or
+# "…of Scientology." Anonymous blogger, "Anon declares war") belongs to it.
+_CREDIT_TAIL = re.compile(r"^[-\u2013\u2014]\s*[A-Z][^.!?]{0,60}$")
+_QUOTE_END = re.compile(r"[.!?\u2026][\"\u201d\u2019]$")
+_UNFINISHED = re.compile(r"[^.!?\u2026\s\"\u201d\u2019)\]][\"\u201d\u2019)\]]*$")
+# Boundaries syntok misses, each a start offset we force:
+# - a photo credit glued to its caption ("… in Washington D.C. Image: US Navy.");
+# - a bracketed elision before a capital ("… from 1980 to 2012 [...] However, …");
+# - a full stop after a closing quote that follows an ellipsis ("… for truth ...". As of").
+_FORCED_STARTS = (
+    re.compile(r"(?<=\S)\s+(?P<start>(?:Image|Photo|Picture|Photograph|Credit)s?:\s)"),
+    re.compile(r"\[(?:\.\.\.|\u2026)\]\s+(?P<start>[\"\u201c]?[A-Z])"),
+    re.compile(r"[\"\u201d\u2019]\.\s+(?P<start>[\"\u201c]?[A-Z])"),
+)
 
 _tokenizer = Tokenizer()
 
@@ -82,16 +96,30 @@ def _cut(paragraph: str, starts: list[int]) -> list[tuple[int, int]]:
     return pieces
 
 
+def forced_starts(paragraph: str) -> set[int]:
+    """Return the sentence starts syntok misses (captions, elisions, quote ends)."""
+    return {m.start("start") for rx in _FORCED_STARTS for m in rx.finditer(paragraph)}
+
+
 def sentence_pieces(paragraph: str) -> list[tuple[int, int]]:
     """Split one paragraph into sentences, then repair syntok's false splits."""
-    pieces = _cut(paragraph, raw_sentence_starts(paragraph))
+    forced = forced_starts(paragraph)
+    pieces = _cut(paragraph, [*raw_sentence_starts(paragraph), *forced])
     merged: list[tuple[int, int]] = []
-    for start, end in pieces:
-        if merged:
+    for i, (start, end) in enumerate(pieces):
+        if merged and start not in forced:
             prev_start, prev_end = merged[-1]
-            # A piece after an open ending or starting in lower case continues
-            # the previous sentence (abbreviation, list, "1–0; Belgium …").
-            if _OPEN_END.search(paragraph[prev_start:prev_end]) or _LOWER_START.match(paragraph[start:end]):
+            piece = paragraph[start:end]
+            last = i == len(pieces) - 1
+            # A piece after an open ending, starting in lower case or crediting
+            # a quote continues the previous sentence (abbreviation, list,
+            # "1–0; Belgium …", "… a long game." - Matthew Ingram).
+            if (
+                _OPEN_END.search(paragraph[prev_start:prev_end])
+                or _LOWER_START.match(piece)
+                or _CREDIT_TAIL.match(piece)
+                or (last and _QUOTE_END.search(paragraph[prev_start:prev_end]) and _UNFINISHED.search(piece))
+            ):
                 merged[-1] = (prev_start, end)
                 continue
         merged.append((start, end))

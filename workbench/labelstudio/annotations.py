@@ -202,18 +202,19 @@ def store_annotation(
 
 
 def _advance_claim(claim: Claim, overlap: int) -> None:
-    """Move a claim to ``annotated`` once enough distinct annotators have answered."""
-    if claim.status not in (ClaimStatus.QUEUED, ClaimStatus.IN_ANNOTATION, ClaimStatus.NEEDS_REWORK):
-        return
-    annotators = (
-        db.session.scalar(
-            sa.select(sa.func.count(sa.distinct(Annotation.annotator_ls_id))).where(
-                Annotation.claim_id == claim.id, Annotation.was_cancelled.is_(False)
-            )
-        )
-        or 0
-    )
-    if annotators >= overlap:
+    """Refresh the claim's agreement; move it to ``annotated`` once enough annotators answered.
+
+    A claim sent back for rework returns to the queue with the next annotation version
+    that arrives (Label Studio was asked for one more annotation on its task).
+    """
+    from workbench.review.agreement import refresh_claim
+
+    refresh_claim(claim)
+    waiting = (ClaimStatus.QUEUED, ClaimStatus.IN_ANNOTATION)
+    if (
+        claim.status in waiting and claim.annotator_count >= overlap
+    ) or claim.status == ClaimStatus.NEEDS_REWORK:
         claim.status = ClaimStatus.ANNOTATED
-        claim.version += 1
-        claim.updated_at = utcnow()
+    # New evidence changes the claim: a reviewer deciding on the old state gets a 409.
+    claim.version += 1
+    claim.updated_at = utcnow()

@@ -259,6 +259,52 @@ class LabelStudioClient:
         )
         return int(data.get("total", 0)) if isinstance(data, dict) else len(data or [])
 
+    def update_project(self, project_id: int, **fields: Any) -> dict:
+        """Change some of a project's settings (``PATCH /api/projects/<id>/``); return the project.
+
+        Label Studio ignores unknown fields. May raise LabelStudioError (e.g. a rejected config).
+        """
+        if not fields:
+            return self.get_project(project_id)
+        return self._http(
+            "PATCH",
+            f"/api/projects/{project_id}/",
+            f"update project {project_id} ({', '.join(sorted(fields))})",
+            json=fields,
+        )
+
+    def set_maximum_annotations(self, project_id: int, n: int) -> dict:
+        """Ask for ``n`` annotations per task (overlap) in a project; return the project.
+
+        Label Studio then sets the ``overlap`` of every task with overlap > 1 (of every task, when
+        none has) to ``n`` and recomputes ``is_labeled``: this undoes :meth:`reopen_task`. Raises
+        ValueError when ``n < 1``; may raise LabelStudioError.
+        """
+        if int(n) < 1:
+            raise ValueError(f"maximum_annotations must be at least 1, not {n}")
+        return self.update_project(project_id, maximum_annotations=int(n))
+
+    def next_task(self, project_id: int) -> dict | None:
+        """Take the next task of the label stream for the token's user (``GET /api/projects/<id>/next``).
+
+        Call it on a client built with the annotator's own token (``LabelStudioClient(url,
+        annotator_token)``): the stream is per user, and serving a task locks it for that user
+        (24 h by default, until they submit or skip). The payload's ``annotations`` is always empty.
+        Returns None when the stream has nothing left for this user. May raise LabelStudioError
+        (HTTP 404 for an unknown project).
+        """
+        try:
+            return self._http(
+                "GET", f"/api/projects/{project_id}/next", f"get the next task of project {project_id}"
+            )
+        except LabelStudioUnavailable:
+            raise
+        except LabelStudioError as exc:
+            # 1.23 answers an empty stream with 404 {"detail": "There are no tasks for <user>"}.
+            if (exc.errors or {}).get("status_code") == 404 and "There are no tasks" in str(exc):
+                return None
+            raise
+
     # ------------------------------------------------------------------ webhooks
 
     def list_webhooks(self, project_id: int) -> list[dict]:
@@ -385,6 +431,29 @@ class LabelStudioClient:
         return self._raw(
             f"get task {task_id}",
             lambda: self._sdk.tasks.with_raw_response.get(str(task_id), request_options=_READ),
+        )
+
+    def reopen_task(self, task_id: int, overlap: int) -> dict:
+        """Send a task back to the label stream until it has ``overlap`` annotations; return the task.
+
+        Non-destructive: sets the task's ``overlap`` and ``is_labeled=false``, keeps every annotation.
+        /next then serves it only to annotators who have no annotation on it yet (the earlier
+        annotators can still edit theirs by opening the task). A later change of the project's
+        ``maximum_annotations`` resets the overlap. Raises ValueError when ``overlap`` does not
+        exceed the task's completed annotations; may raise LabelStudioError.
+        """
+        task = self._http("GET", f"/api/tasks/{task_id}/", f"get task {task_id}")
+        done = int(task.get("total_annotations") or 0)
+        if int(overlap) <= done:
+            raise ValueError(
+                f"task {task_id} already has {done} annotations: reopening needs an overlap above {done}, "
+                f"not {overlap}"
+            )
+        return self._http(
+            "PATCH",
+            f"/api/tasks/{task_id}/",
+            f"reopen task {task_id} for {overlap} annotations",
+            json={"overlap": int(overlap), "is_labeled": False},
         )
 
     def iter_tasks(self, project_id: int, page_size: int = 500) -> Iterator[dict]:

@@ -434,3 +434,21 @@ def refresh_users(client: LabelStudioClient) -> dict[int, str]:
             row.email, row.fetched_at = email, utcnow()
     db.session.flush()
     return emails
+
+
+@own_client
+def request_rework(client: LabelStudioClient, *, claim: Claim) -> None:
+    """Ask Label Studio to serve the claim's task to annotators again (one more annotation).
+
+    Non-destructive: earlier annotations stay in Label Studio and in the workbench.
+    May raise LabelStudioUnavailable or LabelStudioError; the caller then stores nothing.
+    """
+    if claim.link is None:
+        raise WorkbenchError(
+            f"claim {claim.id} was never pushed to Label Studio: nothing to send back", status=409
+        )
+    task = client.get_task(claim.link.task_id)
+    done = len([a for a in task.get("annotations") or [] if not a.get("was_cancelled")])
+    if not done:
+        done = int(task.get("total_annotations") or 0)
+    client.reopen_task(claim.link.task_id, overlap=done + 1)

@@ -2,7 +2,7 @@
 
 from workbench.models.annotation import Annotation, WebhookEvent
 from workbench.models.article import Article
-from workbench.models.audit import AuditEvent
+from workbench.models.audit import AuditEvent, AuditHead
 from workbench.models.claim import Claim, ClaimStatus, LabelStudioLink
 from workbench.models.user import ROLES, LabelStudioUser, User
 from workbench.models.verdict import Verdict
@@ -12,6 +12,7 @@ __all__ = [
     "Annotation",
     "Article",
     "AuditEvent",
+    "AuditHead",
     "Claim",
     "ClaimStatus",
     "LabelStudioLink",

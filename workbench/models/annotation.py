@@ -23,6 +23,7 @@ class Annotation(db.Model):
         # The same content of the same annotation is stored once, however often it is delivered.
         sa.UniqueConstraint("ls_annotation_id", "payload_sha256", name="uq_annotations_ls_id_hash"),
         sa.Index("ix_annotations_claim_id", "claim_id"),
+        sa.Index("ix_annotations_annotator_ls_id", "annotator_ls_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,3 +28,13 @@ class AuditEvent(db.Model):
     # Unique: two writers that read the same head cannot both append (no forks).
     prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class AuditHead(db.Model):
+    """The chain's newest event, kept beside it: deleting the newest events then shows too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(sa.String(64))

@@ -40,6 +40,10 @@ class Claim(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("article_id", "ordinal", name="uq_claims_article_ordinal"),
         sa.Index("ix_claims_status", "status"),
+        # The review queue's order: disagreements first, then check-worthiness, then age.
+        sa.Index(
+            "ix_claims_queue", "status", "agreement_rank", sa.text("checkworthiness DESC"), "created_at", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +65,12 @@ class Claim(db.Model):
     extractor_version: Mapped[str] = mapped_column(sa.String(100))
     # Bumped on every state change; reviewers send it back so stale decisions get 409.
     version: Mapped[int] = mapped_column(default=1)
+    # Distinct annotators (latest, not cancelled) and how their verdicts agree; kept up to date
+    # as annotations arrive so the queue can sort and filter in SQL.
+    annotator_count: Mapped[int] = mapped_column(default=0)
+    agreement: Mapped[str | None] = mapped_column(sa.String(20))  # unanimous | majority | split
+    agreement_rank: Mapped[int] = mapped_column(default=3)  # 0 split, 1 majority, 2 unanimous, 3 none
+    published_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Set (and committed) just before an import call, so an unrecorded import can be reconciled.
     push_attempted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

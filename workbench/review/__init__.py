@@ -1,5 +1,5 @@
-"""Review: the queue of annotated claims and the reviewers' versioned verdicts."""
+"""Review: the queue of annotated claims, reviewers' versioned decisions, agreement, history."""
 
-from workbench.review.service import queue, record_verdict
+from workbench.review.service import QueueFilters, decide, history, queue, record_verdict
 
-__all__ = ["queue", "record_verdict"]
+__all__ = ["QueueFilters", "decide", "history", "queue", "record_verdict"]

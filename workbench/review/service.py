@@ -1,124 +1,309 @@
-"""The review rules: which claims wait for a reviewer, and how a verdict is recorded."""
+"""The review rules: the queue, the reviewer's actions, the publish lock, a claim's history."""
 
 from __future__ import annotations
 
-from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from workbench import audit
 from workbench.db import db
 from workbench.errors import Conflict, NotFound, ValidationError
-from workbench.models import Annotation, Claim, ClaimStatus, User, Verdict
-from workbench.models.base import utcnow
+from workbench.models import Annotation, AuditEvent, Claim, ClaimStatus, LabelStudioUser, User, Verdict
+from workbench.models.base import iso, utcnow
+from workbench.review.agreement import claim_agreement, current_votes
+
+QUEUE_STATUSES = (ClaimStatus.ANNOTATED, ClaimStatus.IN_REVIEW)
+ACTIONS = ("accept", "override", "reject", "send_back", "publish", "reopen")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    article_id: int | None = None
+    rating: str | None = None
+    annotator: str | None = None  # a Label Studio user id or an email
+    status: str | None = None
+
+
+def _annotator_id(value: str) -> int:
+    if value.isdigit():
+        return int(value)
+    email = value.strip().lower()
+    found = db.session.scalar(sa.select(LabelStudioUser.id).where(LabelStudioUser.email == email))
+    if found is None:
+        found = db.session.scalar(sa.select(User.label_studio_user_id).where(User.email == email))
+    if found is None:
+        raise ValidationError(
+            f"no Label Studio annotator known with email {email}", errors={"annotator": ["unknown"]}
+        )
+    return found
 
 
 def queue(
-    *, overlap: int, limit: int = 50, offset: int = 0, article_id: int | None = None
+    *, overlap: int, filters: QueueFilters = QueueFilters(), limit: int = 50, offset: int = 0
 ) -> tuple[list[Claim], int]:
-    """Return claims with at least ``overlap`` annotations and no verdict, best first, and the total."""
-    annotated = (
-        sa.select(Annotation.claim_id, sa.func.count(sa.distinct(Annotation.annotator_ls_id)).label("n"))
-        .where(Annotation.was_cancelled.is_(False))
-        .group_by(Annotation.claim_id)
-        .subquery()
+    """Claims with at least ``overlap`` annotators and no final verdict: disagreements first,
+    then check-worthiness, then age. Returns a page and the total."""
+    statuses = QUEUE_STATUSES if filters.status is None else (filters.status,)
+    if filters.status is not None and filters.status not in QUEUE_STATUSES:
+        raise ValidationError(
+            f"status filter must be one of {', '.join(QUEUE_STATUSES)}",
+            errors={"status": ["not a queue status"]},
+        )
+    stmt = sa.select(Claim).where(Claim.status.in_(statuses), Claim.annotator_count >= overlap)
+    if filters.article_id is not None:
+        stmt = stmt.where(Claim.article_id == filters.article_id)
+    if filters.rating is not None:
+        stmt = stmt.where(
+            sa.exists().where(Annotation.claim_id == Claim.id, Annotation.verdict == filters.rating)
+        )
+    if filters.annotator is not None:
+        who = _annotator_id(filters.annotator)
+        stmt = stmt.where(
+            sa.exists().where(Annotation.claim_id == Claim.id, Annotation.annotator_ls_id == who)
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page = db.session.scalars(
+        stmt.options(selectinload(Claim.annotations))
+        .order_by(Claim.agreement_rank, Claim.checkworthiness.desc(), Claim.created_at, Claim.id)
+        .limit(limit)
+        .offset(offset)
     )
-    stmt = (
-        sa.select(Claim)
-        .join(annotated, annotated.c.claim_id == Claim.id)
-        .where(annotated.c.n >= overlap)
-        .where(~sa.exists().where(Verdict.claim_id == Claim.id))
-        .where(Claim.status.in_((ClaimStatus.ANNOTATED, ClaimStatus.IN_REVIEW, ClaimStatus.IN_ANNOTATION)))
+    return list(page), total
+
+
+def current_verdict(claim_id: int) -> Verdict | None:
+    """Return the claim's newest verdict version."""
+    return db.session.scalar(
+        sa.select(Verdict).where(Verdict.claim_id == claim_id).order_by(Verdict.version.desc()).limit(1)
     )
-    if article_id is not None:
-        stmt = stmt.where(Claim.article_id == article_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(
-        stmt.order_by(Claim.checkworthiness.desc(), Claim.created_at, Claim.id).limit(limit).offset(offset)
+
+
+def _stale(claim: Claim, sent: Any) -> Conflict:
+    db.session.rollback()
+    fresh = db.session.get(Claim, claim.id)
+    verdict = current_verdict(claim.id)
+    return Conflict(
+        f"claim {claim.id} changed since you loaded it: you sent version {sent}, it is at {fresh.version}",
+        errors={
+            "claim_version": [f"current is {fresh.version}"],
+            "current": {
+                "version": fresh.version,
+                "status": fresh.status,
+                "published": fresh.published_at is not None,
+                "verdict": None
+                if verdict is None
+                else {"version": verdict.version, "decision": verdict.decision, "rating": verdict.rating},
+            },
+        },
     )
-    return list(rows), total
 
 
-def agreement(annotations: list[Annotation]) -> dict[str, Any]:
-    """Summarise how the latest version of each annotator's verdict agrees."""
-    latest: dict[int, Annotation] = {}
-    for a in annotations:
-        if not a.was_cancelled:
-            latest[a.ls_annotation_id] = a
-    votes = Counter(a.verdict for a in latest.values() if a.verdict)
-    if not votes:
-        return {"kind": "none", "votes": {}}
-    top, n = votes.most_common(1)[0]
-    total = sum(votes.values())
-    kind = "unanimous" if n == total else ("majority" if n * 2 > total else "split")
-    return {"kind": kind, "votes": dict(votes), "leading": top, "annotations": total}
+def _bump(claim: Claim, expected: int) -> None:
+    """Take the claim's next version, or fail if another decision got there first.
+
+    A conditional UPDATE rather than a read-then-write: whichever of two concurrent
+    reviewers commits second matches no row and is told, on every database.
+    """
+    result = db.session.execute(
+        sa.update(Claim)
+        .where(Claim.id == claim.id, Claim.version == expected)
+        .values(version=Claim.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise _stale(claim, expected)
+    db.session.refresh(claim)
 
 
-def record_verdict(claim_id: int, reviewer: User, data: dict[str, Any]) -> Verdict:
-    """Append a verdict version for a claim; a stale ``claim_version`` gets 409."""
-    claim = db.session.get(Claim, claim_id, with_for_update=True)
+def _require(data: dict[str, Any], name: str, what: str) -> Any:
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(f"{what}: '{name}' is required", errors={name: ["required"]})
+    return value
+
+
+def decide(claim_id: int, reviewer: User, data: dict[str, Any], *, send_back_hook=None) -> Verdict:
+    """Apply one reviewer action and append the Verdict version that records it.
+
+    ``data`` holds ``action``, ``claim_version`` and the action's fields. ``send_back_hook``
+    is called with the claim before anything is written when the claim goes back to
+    annotators (it asks Label Studio to serve the task again, and may raise).
+    """
+    action = data.get("action")
+    if action not in ACTIONS:
+        raise ValidationError(
+            f"unknown action {action!r}; use one of {', '.join(ACTIONS)}", errors={"action": ["unknown"]}
+        )
+    expected = data.get("claim_version")
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        raise ValidationError(
+            "'claim_version' (the version of the claim you reviewed) is required",
+            errors={"claim_version": ["required integer"]},
+        )
+    claim = db.session.get(Claim, claim_id)
     if claim is None:
         raise NotFound(f"no claim with id {claim_id}")
-    expected = data.get("claim_version")
-    if expected is not None and expected != claim.version:
+    if expected != claim.version:
+        raise _stale(claim, expected)
+    if claim.published_at is not None and action != "reopen":
         raise Conflict(
-            f"claim {claim_id} changed: you sent version {expected}, it is at {claim.version}",
-            errors={"claim_version": [f"current is {claim.version}"]},
+            f"claim {claim_id}'s verdict is published; reopen it with a reason before changing it",
+            errors={"action": ["published: reopen first"]},
         )
-    if claim.status == ClaimStatus.VERIFIED and expected is None:
-        raise Conflict(
-            f"claim {claim_id} already has a verdict; send claim_version to supersede it",
-            errors={"claim_version": [f"current is {claim.version}"]},
-        )
+
     annotations = list(db.session.scalars(sa.select(Annotation).where(Annotation.claim_id == claim.id)))
-    if not annotations:
+    by_id = {a.id: a for a in annotations}
+    previous = current_verdict(claim.id)
+    fields: dict[str, Any] = {"rating": None, "rationale": "", "evidence": [], "annotation_ids": []}
+
+    if action == "accept":
+        ids = data.get("annotation_ids") or [
+            _require(data, "annotation_id", "accepting an annotator's verdict")
+        ]
+        chosen = [by_id.get(i) for i in ids]
+        if None in chosen:
+            raise ValidationError(
+                f"annotations {ids} are not all annotations of claim {claim_id}",
+                errors={"annotation_id": ["unknown for this claim"]},
+            )
+        ratings = {a.verdict for a in chosen}
+        if len(ratings) != 1 or None in ratings:
+            raise ValidationError(
+                "the accepted annotations must carry one and the same verdict "
+                f"(they carry {sorted(map(str, ratings))}); override instead",
+                errors={"annotation_id": ["no single verdict"]},
+            )
+        first = chosen[0]
+        fields.update(
+            rating=first.verdict,
+            rationale=data.get("rationale") or first.rationale or "",
+            evidence=list(data.get("evidence") or first.evidence_urls or []),
+            annotation_ids=sorted(a.id for a in chosen),
+        )
+        status = ClaimStatus.VERIFIED
+    elif action == "override":
+        rating = _require(data, "rating", "overriding")
+        rationale = _require(data, "rationale", "an override needs the reviewer's rationale")
+        rests_on = data.get("annotation_ids")
+        if rests_on is None:
+            rests_on = sorted(a.id for a in current_votes(annotations).values())
+        unknown = [i for i in rests_on if i not in by_id]
+        if unknown:
+            raise ValidationError(
+                f"annotation_ids {unknown} are not annotations of claim {claim_id}",
+                errors={"annotation_ids": ["unknown for this claim"]},
+            )
+        fields.update(
+            rating=rating,
+            rationale=rationale,
+            evidence=list(data.get("evidence") or []),
+            annotation_ids=sorted(rests_on),
+        )
+        status = ClaimStatus.VERIFIED
+    elif action in ("reject", "send_back"):
+        fields.update(
+            rationale=_require(data, "reason", "rejecting or sending back"),
+            annotation_ids=sorted(a.id for a in current_votes(annotations).values()),
+        )
+        status = ClaimStatus.REJECTED if action == "reject" else ClaimStatus.NEEDS_REWORK
+    elif action == "publish":
+        if claim.status != ClaimStatus.VERIFIED or previous is None:
+            raise Conflict(
+                f"claim {claim_id} is {claim.status}: only a verified claim can be published",
+                errors={"action": ["not verified"]},
+            )
+        fields.update(
+            rating=previous.rating,
+            rationale=previous.rationale,
+            evidence=previous.evidence,
+            annotation_ids=previous.annotation_ids,
+        )
+        status = ClaimStatus.VERIFIED
+    else:  # reopen
+        if claim.published_at is None:
+            raise Conflict(
+                f"claim {claim_id} is not published: there is nothing to reopen",
+                errors={"action": ["not published"]},
+            )
+        fields.update(
+            rationale=_require(data, "reason", "reopening a published verdict"),
+            annotation_ids=previous.annotation_ids if previous else [],
+        )
+        status = ClaimStatus.IN_REVIEW
+
+    if action in ("accept", "override") and not annotations:
         raise ValidationError(
             f"claim {claim_id} has no annotations to rest a verdict on", errors={"claim": ["not annotated"]}
         )
-    known = {a.id for a in annotations}
-    rests_on = data.get("annotation_ids")
-    if rests_on is None:
-        rests_on = sorted(known)
-    unknown = [i for i in rests_on if i not in known]
-    if unknown or not rests_on:
-        raise ValidationError(
-            f"annotation_ids {unknown or rests_on} are not annotations of claim {claim_id}",
-            errors={"annotation_ids": ["unknown for this claim"]},
-        )
-    version = (
-        db.session.scalar(sa.select(sa.func.max(Verdict.version)).where(Verdict.claim_id == claim.id)) or 0
-    ) + 1
-    chosen = [a for a in annotations if a.id in set(rests_on)]
-    decision = "accept" if all(a.verdict == data["rating"] for a in chosen) else "override"
+    if action == "send_back" and send_back_hook is not None:
+        send_back_hook(claim)
+
+    _bump(claim, expected)
+    version = (previous.version if previous else 0) + 1
     verdict = Verdict(
         claim_id=claim.id,
         version=version,
-        decision=decision,
-        rating=data["rating"],
-        rationale=data.get("rationale") or "",
-        evidence=list(data.get("evidence") or []),
-        annotation_ids=sorted(rests_on),
-        agreement=agreement(annotations),
+        decision=action,
+        agreement=claim_agreement(annotations),
         reviewer_id=reviewer.id,
+        **fields,
     )
     db.session.add(verdict)
-    claim.status = ClaimStatus.VERIFIED
-    claim.version += 1
-    claim.updated_at = utcnow()
+    claim.status = status
+    if action == "publish":
+        claim.published_at = utcnow()
+    elif action == "reopen":
+        claim.published_at = None
     db.session.flush()
     audit.append(
         reviewer.email,
-        "verdict.recorded",
+        f"verdict.{action}",
         "claim",
         claim.id,
         {
             "verdict_id": verdict.id,
             "version": version,
+            "decision": action,
             "rating": verdict.rating,
-            "decision": decision,
+            "rationale": verdict.rationale,
             "annotation_ids": verdict.annotation_ids,
+            "status": claim.status,
             "claim_version": claim.version,
         },
     )
     return verdict
+
+
+def record_verdict(claim_id: int, reviewer: User, data: dict[str, Any]) -> Verdict:
+    """Record a rating: an accept when the annotations it rests on all gave it, else an override."""
+    annotations = list(db.session.scalars(sa.select(Annotation).where(Annotation.claim_id == claim_id)))
+    rests_on = data.get("annotation_ids") or sorted(a.id for a in current_votes(annotations).values())
+    chosen = [a for a in annotations if a.id in set(rests_on)]
+    if chosen and len(chosen) == len(rests_on) and all(a.verdict == data.get("rating") for a in chosen):
+        return decide(claim_id, reviewer, {**data, "action": "accept", "annotation_ids": rests_on})
+    return decide(claim_id, reviewer, {**data, "action": "override", "annotation_ids": rests_on})
+
+
+def history(claim_id: int) -> list[dict[str, Any]]:
+    """The claim's whole timeline, from the audit chain."""
+    if db.session.get(Claim, claim_id) is None:
+        raise NotFound(f"no claim with id {claim_id}")
+    rows = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.subject_type == "claim", AuditEvent.subject_id == str(claim_id))
+        .order_by(AuditEvent.seq)
+    )
+    return [
+        {
+            "seq": e.seq,
+            "at": iso(e.created_at),
+            "actor": e.actor,
+            "action": e.action,
+            "payload": e.payload,
+            "hash": e.hash,
+        }
+        for e in rows
+    ]
