@@ -1,0 +1,128 @@
+"""Every API endpoint × every role, no token, and a disabled user's token."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.factories import annotation_payload, link_claim, make_article, make_user
+from tests.test_webhook import post
+from workbench.db import db
+
+ALL = {"annotator", "reviewer", "admin"}
+REVIEW = {"reviewer", "admin"}
+ADMIN = {"admin"}
+_emails = itertools.count(1)
+
+# (method, path template, body factory, roles allowed). Allowed roles must not get 401/403;
+# the others get 403; no token and a disabled user's token get 401.
+MATRIX = [
+    ("GET", "/api/v1/articles", None, ALL),
+    ("POST", "/api/v1/articles", lambda: {"text": f"A new text {next(_emails)} with 5 facts."}, ADMIN),
+    ("GET", "/api/v1/articles/{article}", None, ALL),
+    ("GET", "/api/v1/articles/{article}/claims", None, ALL),
+    ("GET", "/api/v1/claims/{claim}", None, ALL),
+    ("GET", "/api/v1/claims/{claim}/history", None, REVIEW),
+    ("POST", "/api/v1/claims/{claim}/verdict", lambda: {"rating": "True", "claim_version": 1}, REVIEW),
+    (
+        "POST",
+        "/api/v1/claims/{claim}/review",
+        lambda: {"action": "reject", "reason": "x", "claim_version": 1},
+        REVIEW,
+    ),
+    ("GET", "/api/v1/review/queue", None, REVIEW),
+    ("GET", "/api/v1/review/agreement", None, REVIEW),
+    ("GET", "/api/v1/exports/verified-claims", None, REVIEW),
+    ("GET", "/api/v1/audit/verify", None, ADMIN),
+    ("POST", "/api/v1/labelstudio/push", None, ADMIN),
+    ("POST", "/api/v1/labelstudio/sync", None, ADMIN),
+    ("GET", "/api/v1/jobs/some-job", None, ADMIN),
+    ("GET", "/api/v1/hooks/label-studio/events", None, ADMIN),
+    ("GET", "/api/v1/users", None, ADMIN),
+    (
+        "POST",
+        "/api/v1/users",
+        lambda: {"email": f"new{next(_emails)}@example.org", "role": "annotator"},
+        ADMIN,
+    ),
+    ("POST", "/api/v1/users/{target}/disable", None, ADMIN),
+]
+# The webhook is authenticated by its shared secret only: a user token opens nothing there.
+SECRET_ONLY = [("POST", "/api/v1/hooks/label-studio")]
+
+
+@pytest.fixture
+def world(app, client):
+    article = make_article()
+    claim = next(c for c in article.claims if c.checkworthy)
+    link_claim(claim, task_id=9001)
+    post(client, annotation_payload(9101, 9001, user_id=61))
+    post(client, annotation_payload(9102, 9001, user_id=62))
+    users = {role: make_user(role) for role in ALL}
+    disabled = make_user("admin")
+    disabled.user.active = False
+    target = make_user("annotator")
+    db.session.commit()
+    return {
+        "article": article.id,
+        "claim": claim.id,
+        "target": target.user.id,
+        "users": users,
+        "disabled": disabled,
+    }
+
+
+def call(client, method, path, body, headers):
+    kwargs = {"headers": headers}
+    if method == "POST":
+        kwargs["json"] = body() if body else {}
+    return client.open(path, method=method, **kwargs)
+
+
+def test_the_matrix_covers_every_api_endpoint(app):
+    routes = {
+        (m, r.rule)
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/")
+        for m in r.methods - {"HEAD", "OPTIONS"}
+    }
+    listed = {
+        (
+            m,
+            p.replace("{article}", "<int:article_id>")
+            .replace("{claim}", "<int:claim_id>")
+            .replace("{target}", "<int:user_id>")
+            .replace("some-job", "<job_id>"),
+        )
+        for m, p, *_ in MATRIX
+    } | set(SECRET_ONLY)
+    assert routes == listed
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "body", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, *_ in MATRIX]
+)
+def test_every_endpoint_checks_the_role(client, world, method, template, body, allowed):
+    path = template.format(**world)
+    for role, user in world["users"].items():
+        status = call(client, method, path, body, user.headers).status_code
+        if role in allowed:
+            assert status not in (401, 403), f"{role} should be allowed on {method} {path}, got {status}"
+        else:
+            assert status == 403, f"{role} should be refused on {method} {path}, got {status}"
+    assert call(client, method, path, body, {}).status_code == 401
+    assert call(client, method, path, body, {"Authorization": "Bearer not-a-token"}).status_code == 401
+    assert call(client, method, path, body, world["disabled"].headers).status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), SECRET_ONLY)
+def test_user_tokens_do_not_open_the_webhook(client, world, method, path):
+    for user in [*world["users"].values(), world["disabled"]]:
+        assert (
+            client.open(
+                path, method=method, json=annotation_payload(9103, 9001), headers=user.headers
+            ).status_code
+            == 401
+        )
+    assert client.open(path, method=method, json=annotation_payload(9103, 9001)).status_code == 401
