@@ -247,3 +247,72 @@ def test_push_over_the_api_when_label_studio_is_down_is_a_503(app, client, admin
     response = client.post("/api/v1/labelstudio/push", headers=admin.headers)
     assert response.status_code == 503 and "unreachable" in response.json["message"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelStudioLink)) == 0
+
+
+def test_two_blind_annotators_then_send_back_for_rework(ls_app, ls_client, client, admin, reviewer, runner):
+    """Overlap 2 with real annotators on their own tokens; the reviewer sends the claim back and a
+    third annotator gets the task from Label Studio's queue again."""
+    from workbench.labelstudio.client import LabelStudioClient
+
+    ls_app.config["ANNOTATION_OVERLAP"] = 2
+    client.post("/api/v1/articles", headers=admin.headers, json={"text": sample_text()})
+    with live_server(ls_app) as base_url:
+        ls_app.config["PUBLIC_URL"] = base_url
+        boot = service.bootstrap(ls_client)
+        assert ls_client.get_project(boot.project_id)["maximum_annotations"] == 2
+        service.push(ls_client)
+        annotators = [new_annotator(ls_client, f"blind{i}") for i in range(3)]
+        first_two = []
+        for _ls_id, _email, token in annotators[:2]:
+            with LabelStudioClient(LS_URL, token) as own:
+                task = own.next_task(boot.project_id)
+            assert task is not None and task["annotations"] == []  # the stream shows no one's verdict
+            first_two.append(task["id"])
+        assert first_two[0] == first_two[1], "both annotators are routed to the same task"
+        task_id = first_two[0]
+        annotate_as(annotators[0][2], task_id, "Mostly true", "Matches the ministry's figures.")
+        annotate_as(annotators[1][2], task_id, "False", "The figure is from 2021.")
+
+        claim_id = db.session.scalar(
+            sa.select(LabelStudioLink.claim_id).where(LabelStudioLink.task_id == task_id)
+        )
+        queue = client.get("/api/v1/review/queue", headers=reviewer.headers).json
+        item = next(i for i in queue["items"] if i["id"] == claim_id)
+        assert item["agreement"] == "split" and item["annotator_count"] == 2
+        assert queue["items"][0]["agreement"] == "split"  # disagreements first
+
+        # Send back: Label Studio serves the task again, to an annotator who has not seen it.
+        response = client.post(
+            f"/api/v1/claims/{claim_id}/review",
+            headers=reviewer.headers,
+            json={
+                "action": "send_back",
+                "reason": "Check the 2023 release.",
+                "claim_version": item["version"],
+            },
+        )
+        assert response.status_code == 201, response.json
+        assert (
+            client.get(f"/api/v1/claims/{claim_id}", headers=reviewer.headers).json["status"]
+            == "needs_rework"
+        )
+        with LabelStudioClient(LS_URL, annotators[2][2]) as third:
+            again = third.next_task(boot.project_id)
+        assert again is not None and again["id"] == task_id
+        annotate_as(annotators[2][2], task_id, "Mostly true", "The 2023 release agrees.")
+        claim = client.get(f"/api/v1/claims/{claim_id}", headers=reviewer.headers).json
+        assert claim["status"] == "annotated" and claim["annotator_count"] == 3
+        assert claim["agreement"] == "majority"
+
+    # Label Studio users map to workbench users by email.
+    email = annotators[0][1]
+    runner.invoke(args=["users", "create", "--email", email, "--role", "annotator"])
+    assert "repaired 0" in runner.invoke(args=["labelstudio", "sync"]).output
+    from workbench.models import User
+
+    db.session.expire_all()
+    assert (
+        db.session.scalar(sa.select(User.label_studio_user_id).where(User.email == email)) == annotators[0][0]
+    )
+    by_email = client.get(f"/api/v1/review/queue?annotator={email}", headers=reviewer.headers).json
+    assert [i["id"] for i in by_email["items"]] == [claim_id]

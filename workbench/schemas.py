@@ -29,6 +29,8 @@ class AnnotationSchema(Schema):
     version = fields.Int()
     annotator_ls_id = fields.Int(allow_none=True)
     annotator_email = fields.Str(allow_none=True)
+    updated_by_ls_id = fields.Int(allow_none=True)
+    edited_by_someone_else = fields.Method("_edited")
     checkworthy = fields.Bool(allow_none=True)
     verdict = fields.Str(allow_none=True)
     evidence_urls = fields.List(fields.Str())
@@ -43,6 +45,9 @@ class AnnotationSchema(Schema):
     payload_sha256 = fields.Str()
     received_at = fields.DateTime()
     result = fields.Raw()
+
+    def _edited(self, obj) -> bool:
+        return obj.updated_by_ls_id is not None and obj.updated_by_ls_id != obj.annotator_ls_id
 
 
 class VerdictSchema(Schema):

@@ -38,12 +38,16 @@ def upgrade():
         "claims",
         ["status", "agreement_rank", sa.text("checkworthiness DESC"), "created_at", "id"],
     )
+    with op.batch_alter_table("annotations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("updated_by_ls_id", sa.Integer(), nullable=True))
     # Annotation lookups by annotator, for the queue's annotator filter and per-annotator agreement.
     op.create_index("ix_annotations_annotator_ls_id", "annotations", ["annotator_ls_id"])
 
 
 def downgrade():
     op.drop_index("ix_annotations_annotator_ls_id", table_name="annotations")
+    with op.batch_alter_table("annotations", schema=None) as batch_op:
+        batch_op.drop_column("updated_by_ls_id")
     op.drop_index("ix_claims_queue", table_name="claims")
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_column("published_at")

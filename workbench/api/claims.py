@@ -31,7 +31,7 @@ def claim_detail(claim_id: int):
         raise NotFound(f"no claim with id {claim_id}")
     body = ClaimDetailSchema().dump(claim)
     body["article"] = ArticleSchema().dump(claim.article)
-    body["agreement"] = claim_agreement(claim.annotations)
+    body["agreement_detail"] = claim_agreement(claim.annotations)
     return body
 
 

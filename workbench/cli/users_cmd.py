@@ -21,12 +21,27 @@ def users_group() -> None:
 @fails_cleanly
 def users_create(email: str, role: str, name: str) -> None:
     """Create a user and print its API token (shown once, stored hashed)."""
+    from flask import current_app
+
     from workbench.auth import create_user
     from workbench.db import db
+    from workbench.errors import WorkbenchError
 
     user, token = create_user(email, role, name, actor="cli")
     db.session.commit()
     click.echo(f"created {user.role} {user.email} (id {user.id})", err=True)
+    if current_app.config.get("LABEL_STUDIO_API_KEY"):
+        from workbench.labelstudio.service import resolve_user
+
+        try:
+            ls_id = resolve_user(user)
+            db.session.commit()
+            click.echo(
+                f"Label Studio user: {ls_id if ls_id is not None else 'none with this email yet'}", err=True
+            )
+        except WorkbenchError as exc:
+            db.session.rollback()
+            click.echo(f"Label Studio user not resolved ({exc.message}); sync will map it later", err=True)
     click.echo(token)
 
 

@@ -175,6 +175,7 @@ def _record(
                 "ls_annotation_id": a.ls_annotation_id,
                 "version": a.version,
                 "annotator_ls_id": a.annotator_ls_id,
+                "updated_by_ls_id": a.updated_by_ls_id,
                 "annotator_email": a.annotator_email or ls_emails.get(a.annotator_ls_id),
                 "verdict": a.verdict,
                 "checkworthy": a.checkworthy,

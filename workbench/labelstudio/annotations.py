@@ -75,6 +75,12 @@ def annotator_id(annotation: dict[str, Any]) -> int | None:
     return int(completed_by) if isinstance(completed_by, int | str) and str(completed_by).isdigit() else None
 
 
+def _user_id(value: Any) -> int | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+
 def annotator_email(annotation: dict[str, Any]) -> str | None:
     """Return the author's email when the payload carries it."""
     completed_by = annotation.get("completed_by")
@@ -156,6 +162,7 @@ def store_annotation(
         ls_annotation_id=ls_id,
         ls_task_id=int(task_id) if task_id is not None else (claim.link.task_id if claim.link else 0),
         ls_project_id=project_id,
+        updated_by_ls_id=_user_id(annotation.get("updated_by")),
         version=previous + 1,
         annotator_ls_id=who,
         annotator_email=email,

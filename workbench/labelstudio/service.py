@@ -18,7 +18,7 @@ from workbench.db import db
 from workbench.errors import LabelStudioError, WorkbenchError
 from workbench.labelstudio.annotations import find_claim, store_annotation
 from workbench.labelstudio.client import LabelStudioClient, client_from_config
-from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser
+from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser, User
 from workbench.models.base import utcnow
 
 R = TypeVar("R")
@@ -92,6 +92,8 @@ def bootstrap(client: LabelStudioClient, *, actor: str = "cli") -> BootstrapResu
         )
         webhook_id = hook.get("id")
     result = BootstrapResult(int(project["id"]), created, webhook_id, webhook_created, config_hash)
+    refresh_users(client)
+    db.session.commit()
     if created or webhook_created:
         audit.append(
             actor,
@@ -432,8 +434,23 @@ def refresh_users(client: LabelStudioClient) -> dict[int, str]:
             )
         elif row.email != email:
             row.email, row.fetched_at = email, utcnow()
+    # Label Studio users are workbench users with the same email.
+    for user in db.session.scalars(sa.select(User).where(User.email.in_(list(emails.values())))):
+        ls_id = next(i for i, e in emails.items() if e == user.email)
+        if user.label_studio_user_id != ls_id:
+            user.label_studio_user_id = ls_id
     db.session.flush()
     return emails
+
+
+def resolve_user(user: User, client: LabelStudioClient | None = None) -> int | None:
+    """Find the workbench user's Label Studio id by email and cache it (None: no such user there)."""
+    if client is None:
+        with get_client() as own:
+            return resolve_user(user, own)
+    found = client.find_user_by_email(user.email)
+    user.label_studio_user_id = int(found["id"]) if found else None
+    return user.label_studio_user_id
 
 
 @own_client
@@ -448,7 +465,6 @@ def request_rework(client: LabelStudioClient, *, claim: Claim) -> None:
             f"claim {claim.id} was never pushed to Label Studio: nothing to send back", status=409
         )
     task = client.get_task(claim.link.task_id)
-    done = len([a for a in task.get("annotations") or [] if not a.get("was_cancelled")])
-    if not done:
-        done = int(task.get("total_annotations") or 0)
-    client.reopen_task(claim.link.task_id, overlap=done + 1)
+    # Label Studio then serves the task to annotators who have not annotated it yet; the
+    # earlier annotators can still open it and revise theirs (docs/label-studio-notes.md).
+    client.reopen_task(claim.link.task_id, overlap=int(task.get("total_annotations") or 0) + 1)

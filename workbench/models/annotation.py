@@ -34,6 +34,8 @@ class Annotation(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     annotator_ls_id: Mapped[int | None]
     annotator_email: Mapped[str | None] = mapped_column(sa.String(320))
+    # Label Studio lets any member edit anyone's annotation: who last changed it, if not the author.
+    updated_by_ls_id: Mapped[int | None]
     result: Mapped[list] = mapped_column(sa.JSON)
     checkworthy: Mapped[bool | None]
     verdict: Mapped[str | None] = mapped_column(sa.String(40))
