@@ -34,21 +34,26 @@ def upgrade():
         batch_op.add_column(sa.Column("agreement_rank", sa.Integer(), nullable=False, server_default="3"))
         batch_op.add_column(sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(
-        "ix_claims_queue",
+        "ix_claims_review_queue",
         "claims",
-        ["status", "agreement_rank", sa.text("checkworthiness DESC"), "created_at", "id"],
+        ["agreement_rank", sa.text("checkworthiness DESC"), "created_at", "id"],
+        postgresql_where=sa.text("status IN ('annotated', 'in_review')"),
+        sqlite_where=sa.text("status IN ('annotated', 'in_review')"),
+        postgresql_include=["annotator_count", "article_id"],
     )
     with op.batch_alter_table("annotations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("updated_by_ls_id", sa.Integer(), nullable=True))
     # Annotation lookups by annotator, for the queue's annotator filter and per-annotator agreement.
-    op.create_index("ix_annotations_annotator_ls_id", "annotations", ["annotator_ls_id"])
+    op.create_index("ix_annotations_verdict_claim", "annotations", ["verdict", "claim_id"])
+    op.create_index("ix_annotations_annotator_claim", "annotations", ["annotator_ls_id", "claim_id"])
 
 
 def downgrade():
-    op.drop_index("ix_annotations_annotator_ls_id", table_name="annotations")
+    op.drop_index("ix_annotations_annotator_claim", table_name="annotations")
+    op.drop_index("ix_annotations_verdict_claim", table_name="annotations")
     with op.batch_alter_table("annotations", schema=None) as batch_op:
         batch_op.drop_column("updated_by_ls_id")
-    op.drop_index("ix_claims_queue", table_name="claims")
+    op.drop_index("ix_claims_review_queue", table_name="claims")
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_column("published_at")
         batch_op.drop_column("agreement_rank")

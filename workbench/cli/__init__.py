@@ -55,5 +55,6 @@ from workbench.cli import (  # noqa: E402,F401
     demo_cmd,
     export_cmd,
     labelstudio_cmd,
+    model_cmd,
     users_cmd,
 )

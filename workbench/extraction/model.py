@@ -60,99 +60,110 @@ class Contribution:
 
 
 class CheckworthinessModel:
-    """A linear check-worthiness model loaded from its JSON description."""
+    """A multinomial linear model loaded from its JSON description.
+
+    Classes are ClaimBuster's (NFS, UFS, CFS); the score is P(CFS). Each
+    feature carries an IDF and one weight per class.
+    """
 
     def __init__(self, spec: dict):
         if spec.get("format") != MODEL_FORMAT:
             raise ValueError(f"not a {MODEL_FORMAT} model: {spec.get('format')!r}")
         self.spec = spec
         self.version: str = spec["version"]
+        self.classes: list[str] = spec["classes"]
+        self.positive: int = self.classes.index(spec["positive"])
         self.threshold: float = spec["threshold"]
-        self.bias: float = spec["bias"]
+        self.bias: list[float] = spec["bias"]
         self.block_weights: dict[str, float] = spec["block_weights"]
-        self.vocab: dict[str, dict[str, tuple[float, float]]] = {
-            block: {term: (iw[0], iw[1]) for term, iw in spec[block].items()} for block in BLOCKS
-        }
-        self.rules: dict[str, float] = spec["rule"]
+        self.vocab: dict[str, dict[str, list[float]]] = {block: spec[block] for block in BLOCKS}
+        self.rules: dict[str, list[float]] = spec["rule"]
 
     @classmethod
     def load(cls, path: Path | str = MODEL_PATH) -> CheckworthinessModel:
         """Read a model file (gzipped JSON, or plain JSON)."""
-        path = Path(path)
-        raw = path.read_bytes()
+        raw = Path(path).read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
         return cls(json.loads(raw))
 
-    def _block(self, block: str, counts: Counter[str]) -> tuple[float, dict[str, float]]:
-        """Return (block log-odds, per-feature contributions) for one block."""
+    def _block(self, block: str, counts: Counter[str]) -> dict[str, tuple[float, list[float]]]:
+        """Return feature -> (scaled TF-IDF value, class weights) for one block."""
         vocab = self.vocab[block]
-        values: dict[str, tuple[float, float]] = {}
+        values: dict[str, tuple[float, list[float]]] = {}
         norm = 0.0
         for term, tf in counts.items():
-            iw = vocab.get(term)
-            if iw is None:
+            entry = vocab.get(term)
+            if entry is None:
                 continue
-            v = (1.0 + math.log(tf)) * iw[0]
-            values[term] = (v, iw[1])
+            v = (1.0 + math.log(tf)) * entry[0]
+            values[term] = (v, entry)
             norm += v * v
         if not values:
-            return 0.0, {}
+            return {}
         scale = self.block_weights[block] / math.sqrt(norm)
-        contrib = {term: v * w * scale for term, (v, w) in values.items()}
-        return sum(contrib.values()), contrib
+        return {term: (v * scale, entry[1:]) for term, (v, entry) in values.items()}
 
-    def logit(self, text: str) -> float:
-        """Return the log-odds that text is check-worthy."""
-        return self._explain(text)[0]
+    def _features(self, text: str):
+        toks, words, chars, flags = analyse(text)
+        parts = {"word": self._block("word", words), "char": self._block("char", chars)}
+        parts["rule"] = {name: (v, self.rules[name]) for name, v in flags.items() if name in self.rules}
+        z = list(self.bias)
+        for block in parts.values():
+            for v, weights in block.values():
+                for k, w in enumerate(weights):
+                    z[k] += v * w
+        return z, toks, parts
 
     def probability(self, text: str) -> float:
-        """Return the model's probability that text is check-worthy."""
-        return _sigmoid(self.logit(text))
+        """Return the model's probability that text is check-worthy (CFS)."""
+        return _softmax(self._features(text)[0])[self.positive]
 
     def score(self, text: str) -> float:
         """Return a score in [0, 1] where 0.5 is the model's decision threshold.
 
-        The logistic output is shifted so that the threshold chosen on the
-        validation split maps to 0.5, the workbench's default threshold.
+        The probability is shifted on the log-odds scale so that the
+        threshold chosen on the validation split maps to 0.5, the
+        workbench's default threshold.
         """
-        return _sigmoid(self.logit(text) - _logit(self.threshold))
+        return self._calibrated(self.probability(text))
 
-    def _explain(self, text: str):
-        toks, words, chars, flags = analyse(text)
-        total = self.bias
-        parts: dict[str, dict[str, float]] = {}
-        for block, counts in (("word", words), ("char", chars)):
-            value, contrib = self._block(block, counts)
-            total += value
-            parts[block] = contrib
-        rule_contrib = {name: self.rules.get(name, 0.0) * v for name, v in flags.items()}
-        total += sum(rule_contrib.values())
-        parts["rule"] = rule_contrib
-        return total, toks, parts
+    def _calibrated(self, p: float) -> float:
+        p = min(max(p, 1e-12), 1 - 1e-12)
+        return _sigmoid(_logit(p) - _logit(self.threshold))
 
     def explain(self, text: str, k: int = 4) -> tuple[float, list[Contribution]]:
-        """Return (score, the k contributions that drove it most), words first.
+        """Return (score, the k contributions that drove it most).
 
+        A feature's contribution is its effect on the log-odds of CFS
+        against the other classes (weighted by their current shares).
         Character n-grams are credited to the words they came from, so the
         reasons read "'percent' (+0.61)" rather than "'rcen'".
         """
-        total, toks, parts = self._explain(text)
+        z, toks, parts = self._features(text)
+        probs = _softmax(z)
+        others = [(k2, p) for k2, p in enumerate(probs) if k2 != self.positive]
+        total_other = sum(p for _, p in others) or 1.0
+
+        def effect(v: float, weights: list[float]) -> float:
+            rest = sum(p * weights[k2] for k2, p in others) / total_other
+            return v * (weights[self.positive] - rest)
+
         by_label: dict[str, float] = defaultdict(float)
-        for term, c in parts["word"].items():
-            by_label[f"'{term}'"] += c
+        for term, (v, weights) in parts["word"].items():
+            by_label[f"'{term}'"] += effect(v, weights)
         # A char n-gram occurring in several words is shared among them.
         owners: dict[str, list[str]] = defaultdict(list)
         for t in dict.fromkeys(toks):
             for g in set(char_grams(t)):
                 owners[g].append(t)
-        for gram, c in parts["char"].items():
+        for gram, (v, weights) in parts["char"].items():
             words = owners.get(gram) or []
             for w in words:
-                by_label[f"'{w}'"] += c / len(words)
-        for name, c in parts["rule"].items():
-            by_label[f"rule: {RULE_LABELS.get(name.removeprefix('rule:'), name)}"] += c
-        value = _sigmoid(total - _logit(self.threshold))
+                by_label[f"'{w}'"] += effect(v, weights) / len(words)
+        for name, (v, weights) in parts["rule"].items():
+            by_label[f"rule: {RULE_LABELS.get(name.removeprefix('rule:'), name)}"] += effect(v, weights)
+        value = self._calibrated(probs[self.positive])
         # Reasons agree with the decision: what pushed up for a high score,
         # what pushed down for a low one.
         sign = 1.0 if value >= 0.5 else -1.0
@@ -161,6 +172,13 @@ class CheckworthinessModel:
             key=lambda x: -abs(x.weight),
         )
         return value, ranked[:k]
+
+
+def _softmax(z: list[float]) -> list[float]:
+    top = max(z)
+    e = [math.exp(x - top) for x in z]
+    s = sum(e)
+    return [x / s for x in e]
 
 
 def _sigmoid(x: float) -> float:

@@ -23,7 +23,9 @@ class Annotation(db.Model):
         # The same content of the same annotation is stored once, however often it is delivered.
         sa.UniqueConstraint("ls_annotation_id", "payload_sha256", name="uq_annotations_ls_id_hash"),
         sa.Index("ix_annotations_claim_id", "claim_id"),
-        sa.Index("ix_annotations_annotator_ls_id", "annotator_ls_id"),
+        # The queue's rating and annotator filters are semi-joins on these.
+        sa.Index("ix_annotations_verdict_claim", "verdict", "claim_id"),
+        sa.Index("ix_annotations_annotator_claim", "annotator_ls_id", "claim_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -40,9 +40,17 @@ class Claim(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("article_id", "ordinal", name="uq_claims_article_ordinal"),
         sa.Index("ix_claims_status", "status"),
-        # The review queue's order: disagreements first, then check-worthiness, then age.
+        # The review queue's order (disagreements first, then check-worthiness, then age), over
+        # the queue's claims only; the count reads annotator_count from the index alone.
         sa.Index(
-            "ix_claims_queue", "status", "agreement_rank", sa.text("checkworthiness DESC"), "created_at", "id"
+            "ix_claims_review_queue",
+            "agreement_rank",
+            sa.text("checkworthiness DESC"),
+            "created_at",
+            "id",
+            postgresql_where=sa.text("status IN ('annotated', 'in_review')"),
+            sqlite_where=sa.text("status IN ('annotated', 'in_review')"),
+            postgresql_include=["annotator_count", "article_id"],
         ),
     )
 
