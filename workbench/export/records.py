@@ -176,6 +176,8 @@ def _record(
                 "version": a.version,
                 "annotator_ls_id": a.annotator_ls_id,
                 "updated_by_ls_id": a.updated_by_ls_id,
+                "edited_by_someone_else": a.updated_by_ls_id is not None
+                and a.updated_by_ls_id != a.annotator_ls_id,
                 "annotator_email": a.annotator_email or ls_emails.get(a.annotator_ls_id),
                 "verdict": a.verdict,
                 "checkworthy": a.checkworthy,
