@@ -30,7 +30,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config.normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    from workbench.audit.chain import canonical_json
+
+    # JSON columns are stored canonically (sorted keys, no spaces): the audit chain hashes that text.
+    engine_options = {"pool_pre_ping": True, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    engine_options["json_serializer"] = canonical_json
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     from flask_migrate import Migrate
 
