@@ -40,6 +40,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "REDIS_URL": env.get("WORKBENCH_REDIS_URL") or None,
         "MAX_ARTICLE_BYTES": int(env.get("WORKBENCH_MAX_ARTICLE_BYTES", str(1024 * 1024))),
         "CHECKWORTHY_THRESHOLD": float(env.get("WORKBENCH_CHECKWORTHY_THRESHOLD", "0.5")),
+        "MATCH_THRESHOLD": float(env["WORKBENCH_MATCH_THRESHOLD"])
+        if env.get("WORKBENCH_MATCH_THRESHOLD")
+        else None,
         "PUSH_BATCH_SIZE": int(env.get("WORKBENCH_PUSH_BATCH_SIZE", "1000")),
         "ANNOTATION_OVERLAP": int(env.get("WORKBENCH_ANNOTATION_OVERLAP", "2")),
         "SQLALCHEMY_ECHO": _bool(env.get("WORKBENCH_SQL_ECHO"), False),

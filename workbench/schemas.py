@@ -83,6 +83,8 @@ class ClaimSchema(Schema):
     claim_type = fields.Str()
     reasons = fields.List(fields.Str())
     context_before = fields.Str()
+    needs_rewrite = fields.Bool()
+    resolving_context = fields.Str()
     status = fields.Str()
     version = fields.Int()
     extractor_version = fields.Str()

@@ -43,6 +43,7 @@ class ArticlesAPI(MethodView):
             via="api",
             raw_input=data,
             threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
+            match_threshold=current_app.config.get("MATCH_THRESHOLD"),
         )
         db.session.commit()
         return ArticleDetailSchema().dump(article), 201 if created else 200

@@ -10,6 +10,7 @@ from workbench.api.common import json_body
 from workbench.auth import require_role
 from workbench.db import db
 from workbench.errors import NotFound, ValidationError
+from workbench.ingest.matching import earlier_verdicts
 from workbench.models import Claim
 from workbench.review import decide, history, record_verdict
 from workbench.review.agreement import claim_agreement
@@ -32,6 +33,7 @@ def claim_detail(claim_id: int):
     body = ClaimDetailSchema().dump(claim)
     body["article"] = ArticleSchema().dump(claim.article)
     body["agreement_detail"] = claim_agreement(claim.annotations)
+    body["earlier_verdicts"] = earlier_verdicts([claim.id]).get(claim.id, [])
     return body
 
 

@@ -9,6 +9,7 @@ from workbench.api.common import int_arg
 from workbench.auth import require_role
 from workbench.config import RATINGS
 from workbench.errors import ValidationError
+from workbench.ingest.matching import earlier_verdicts
 from workbench.review import QueueFilters, queue
 from workbench.review.agreement import claim_agreement, report
 from workbench.schemas import AnnotationSchema, ClaimSchema
@@ -37,11 +38,13 @@ def review_queue():
     claims, total = queue(
         overlap=current_app.config["ANNOTATION_OVERLAP"], filters=filters, limit=limit, offset=offset
     )
+    earlier = earlier_verdicts([c.id for c in claims])
     items = []
     for claim in claims:
         item = _CLAIM.dump(claim)
         item["annotations"] = _ANNOTATIONS.dump(claim.annotations)
         item["agreement_detail"] = claim_agreement(claim.annotations)
+        item["earlier_verdicts"] = earlier.get(claim.id, [])
         items.append(item)
     return {
         "items": items,

@@ -88,6 +88,7 @@ def ingest_command(path: str, title, url, publisher, author, published) -> None:
         via="cli",
         raw_input={**raw, "text": None, "path": str(Path(path).resolve())},
         threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
+        match_threshold=current_app.config.get("MATCH_THRESHOLD"),
     )
     db.session.commit()
     queued = sum(1 for c in article.claims if c.status == "queued")

@@ -53,6 +53,7 @@ def demo_command(article: str | None) -> None:
         via="cli",
         raw_input={**meta, "path": str(path)},
         threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
+        match_threshold=current_app.config.get("MATCH_THRESHOLD"),
     )
     db.session.commit()
     click.echo(f"{'ingested' if created else 'already had'} {path.name}: {len(art.claims)} claims")

@@ -100,6 +100,7 @@ def ingest_article(
     via: str,
     raw_input: dict[str, Any],
     threshold: float,
+    match_threshold: float | None = None,
 ) -> tuple[Article, bool]:
     """Store the article and its claims, or return the existing one; returns (article, created)."""
     digest = text_sha256(item.text)
@@ -144,6 +145,8 @@ def ingest_article(
                 claim_type=extracted.claim_type,
                 reasons=list(extracted.reasons),
                 context_before=extracted.context_before,
+                needs_rewrite=extracted.needs_rewrite,
+                resolving_context=extracted.resolving_context,
                 status=status,
                 extractor_version=EXTRACTOR_VERSION,
             )
@@ -186,6 +189,12 @@ def ingest_article(
         for c in claims
     ]
     audit.append_many(events)
+    from workbench.extraction.matching import DEFAULT_THRESHOLD
+    from workbench.ingest.matching import link_matches
+
+    link_matches(
+        claims, actor=actor, threshold=DEFAULT_THRESHOLD if match_threshold is None else match_threshold
+    )
     return article, True
 
 

@@ -123,21 +123,34 @@ def project_id(client: LabelStudioClient) -> int:
     return int(project["id"])
 
 
-def task_for(claim: Claim, article: Article) -> dict[str, Any]:
+REWRITE_HINT = (
+    "This claim leans on a pronoun or “this”: the sentence below names what it refers to. "
+    "Please write a standalone version in the rewrite box."
+)
+
+
+def task_for(claim: Claim, article: Article, earlier: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Build the Label Studio task for a claim: its data and the machine score as a prediction."""
-    context = claim.context_before or ""
+    from workbench.ingest.matching import earlier_verdict_label
+
     paragraph = paragraph_context(article.text, claim.start, claim.end)
     reasons = "; ".join(claim.reasons or [])
+    resolving = claim.resolving_context if claim.needs_rewrite else ""
     return {
         "data": {
             "claim_uuid": claim.uuid,
             "claim_id": claim.id,
             "text": claim.text,
-            "context": (context + "\n\n" if context else "") + paragraph,
+            "context": paragraph,
+            "needs_rewrite": claim.needs_rewrite,
+            "rewrite_label": (REWRITE_HINT + "\n" + resolving) if claim.needs_rewrite else "",
+            "earlier_verdict_label": earlier_verdict_label(earlier or []),
+            "earlier_verdicts": earlier or [],
             "speaker": claim.speaker or "",
             "speaker_label": claim.speaker or "(the reporter)",
             "is_quote": claim.is_quote,
             "claim_type": claim.claim_type,
+            "claim_type_label": claim.claim_type.replace("_", " "),
             "article_title": article.title or "(untitled article)",
             "article_url": article.url or "",
             "article_uuid": article.uuid,
@@ -290,9 +303,12 @@ def _next_batch(after_id: int, size: int) -> _Batch | None:
         a.id: a
         for a in db.session.scalars(sa.select(Article).where(Article.id.in_({c.article_id for c in claims})))
     }
+    from workbench.ingest.matching import earlier_verdicts
+
+    earlier = earlier_verdicts([c.id for c in claims])
     batch = _Batch(
         [_Pending(c.id, c.uuid, c.version) for c in claims],
-        [task_for(c, articles[c.article_id]) for c in claims],
+        [task_for(c, articles[c.article_id], earlier.get(c.id)) for c in claims],
     )
     db.session.execute(
         sa.update(Claim).where(Claim.id.in_([p.id for p in batch.pending])).values(push_attempted_at=utcnow())

@@ -3,7 +3,7 @@
 from workbench.models.annotation import Annotation, WebhookEvent
 from workbench.models.article import Article
 from workbench.models.audit import AuditEvent, AuditHead
-from workbench.models.claim import Claim, ClaimStatus, LabelStudioLink
+from workbench.models.claim import Claim, ClaimMatch, ClaimStatus, LabelStudioLink
 from workbench.models.user import ROLES, LabelStudioUser, User
 from workbench.models.verdict import Verdict
 
@@ -14,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Claim",
+    "ClaimMatch",
     "ClaimStatus",
     "LabelStudioLink",
     "LabelStudioUser",

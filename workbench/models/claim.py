@@ -69,6 +69,9 @@ class Claim(db.Model):
     claim_type: Mapped[str] = mapped_column(sa.String(40))
     reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
     context_before: Mapped[str] = mapped_column(sa.Text, default="")
+    # Leans on a pronoun or "this": annotators get resolving_context and may rewrite it standalone.
+    needs_rewrite: Mapped[bool] = mapped_column(default=False)
+    resolving_context: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[str] = mapped_column(sa.String(20), default=ClaimStatus.EXTRACTED)
     extractor_version: Mapped[str] = mapped_column(sa.String(100))
     # Bumped on every state change; reviewers send it back so stale decisions get 409.
@@ -102,3 +105,18 @@ class LabelStudioLink(db.Model):
     pushed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     claim: Mapped[Claim] = relationship(back_populates="link")
+
+
+class ClaimMatch(db.Model):
+    """A new claim found to repeat or paraphrase a claim verified earlier (any article)."""
+
+    __tablename__ = "claim_matches"
+    __table_args__ = (sa.UniqueConstraint("claim_id", "matched_claim_id", name="uq_claim_matches_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id"), index=True)
+    matched_claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id"), index=True)
+    score: Mapped[float]
+    threshold: Mapped[float]
+    method: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
