@@ -53,6 +53,12 @@ _TITLES = set(
     master manager editor analyst economist lawyer researcher scientist founder owner deputy
     assistant lieutenant colonel major sergeant detective constable bishop rabbi imam cardinal""".split()
 )
+# "External Affairs Minister Dr S Jaishankar", "President Vladimir Putin".
+_TITLED = re.compile(
+    r"\b(?:Minister|President|Secretary|Ambassador|Senator|Governor|Mayor|Chancellor|Premier|"
+    r"Spokesperson|Spokesman|Spokeswoman|Dr|Mr|Mrs|Ms|Prof|Professor|General|Judge|Chief|Director|"
+    r"Commissioner|Undersecretary|Captain|Coach)\.?(?:\s+[A-Z](?:\.|[\w'’\-]+)){1,3}"
+)
 _NON_NAMES = {"The", "A", "An", "This", "That", "It", "We", "I", "You", "There", "But", "And"}
 
 
@@ -73,6 +79,19 @@ class SpeakerTracker:
     last: str | None = None
     known: list[str] = field(default_factory=list)
     open_quote_speaker: str | None = None
+
+    def observe(self, sentence: str) -> None:
+        """Remember a titled person named in the reporter's own words.
+
+        "Finance Minister Ola Berg presented the budget. … She said …":
+        the pronoun means Berg even though Berg had not spoken yet.
+        """
+        # The first titled name is usually the subject: "President Putin
+        # invited Prime Minister Modi. He also spoke …" means Putin.
+        m = _TITLED.search(sentence)
+        name = clean_name(m.group(0)) if m else None
+        if name:
+            self.last = name
 
     def resolve(self, raw: str | None) -> str | None:
         """Turn a raw subject (name, pronoun, descriptor) into a speaker."""
@@ -187,8 +206,11 @@ def attribute_paragraph(
     for s_start, s_end in sentences:
         region = _region_of(regions, s_start, s_end)
         if region is None:
-            speaker = tracker.resolve(reported_speaker(paragraph[s_start:s_end]))
+            sentence = paragraph[s_start:s_end]
+            speaker = tracker.resolve(reported_speaker(sentence))
             out.append(Attribution(speaker, False))
+            if speaker is None:
+                tracker.observe(sentence)
             continue
         key = regions.index(region)
         if key not in speakers:

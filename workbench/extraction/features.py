@@ -33,6 +33,14 @@ def tokens(text: str) -> list[str]:
     return [_DIGIT.sub("0", t.lower()) for t in _TOKEN.findall(text)]
 
 
+def surface_forms(text: str) -> dict[str, str]:
+    """Map each normalised token to its first spelling in text ("00" -> "95")."""
+    out: dict[str, str] = {}
+    for raw in _TOKEN.findall(text):
+        out.setdefault(_DIGIT.sub("0", raw.lower()), raw)
+    return out
+
+
 def word_features(toks: list[str]) -> Counter[str]:
     """Return counts of word unigrams and bigrams."""
     grams: Counter[str] = Counter(toks)

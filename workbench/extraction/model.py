@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .features import analyse, char_grams
+from .features import analyse, char_grams, surface_forms
 
 MODEL_FORMAT = "workbench-checkworthiness/1"
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "checkworthiness.json.gz"
@@ -142,6 +142,7 @@ class CheckworthinessModel:
         """
         z, toks, parts = self._features(text)
         probs = _softmax(z)
+        shown = surface_forms(text)
         others = [(k2, p) for k2, p in enumerate(probs) if k2 != self.positive]
         total_other = sum(p for _, p in others) or 1.0
 
@@ -151,7 +152,8 @@ class CheckworthinessModel:
 
         by_label: dict[str, float] = defaultdict(float)
         for term, (v, weights) in parts["word"].items():
-            by_label[f"'{term}'"] += effect(v, weights)
+            label = " ".join(shown.get(t, t) for t in term.split(" "))
+            by_label[f"'{label}'"] += effect(v, weights)
         # A char n-gram occurring in several words is shared among them.
         owners: dict[str, list[str]] = defaultdict(list)
         for t in dict.fromkeys(toks):
@@ -160,7 +162,7 @@ class CheckworthinessModel:
         for gram, (v, weights) in parts["char"].items():
             words = owners.get(gram) or []
             for w in words:
-                by_label[f"'{w}'"] += effect(v, weights) / len(words)
+                by_label[f"'{shown.get(w, w)}'"] += effect(v, weights) / len(words)
         for name, (v, weights) in parts["rule"].items():
             by_label[f"rule: {RULE_LABELS.get(name.removeprefix('rule:'), name)}"] += effect(v, weights)
         value = self._calibrated(probs[self.positive])

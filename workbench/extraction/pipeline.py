@@ -6,13 +6,16 @@ from dataclasses import asdict, dataclass
 
 from .attribution import SpeakerTracker, attribute_paragraph
 from .checkworthiness import score
+from .context import needs_rewrite, resolving_context
 from .header import ArticleHeader, dateline_end, parse_header
+from .model import shipped_model
 from .segment import SEGMENTER_NAME, SEGMENTER_VERSION, Span, paragraphs, segment
 
-RULES_VERSION = "rules-1.0"
-# Stored with every claim: a change in rules or segmenter changes claims.
-EXTRACTOR_VERSION = f"{RULES_VERSION}+{SEGMENTER_NAME}-{SEGMENTER_VERSION}"
+RULES_VERSION = "rules-1.1"
+# Stored with every claim: a change in rules, segmenter or model changes claims.
+EXTRACTOR_VERSION = f"{RULES_VERSION}+{SEGMENTER_NAME}-{SEGMENTER_VERSION}+{shipped_model().version}"
 DEFAULT_THRESHOLD = 0.5
+_REASONS = 4
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,10 @@ class ExtractedClaim:
     reasons: tuple[str, ...]
     context_before: str
     paragraph: str
+    # Leans on a pronoun or "this": an annotator should rewrite it standalone,
+    # with resolving_context (the earlier sentence naming the referent) at hand.
+    needs_rewrite: bool = False
+    resolving_context: str = ""
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict (reasons as a list)."""
@@ -63,6 +70,7 @@ def extract_claims(
 
     tracker = SpeakerTracker()
     claims: list[ExtractedClaim] = []
+    earlier: list[str] = []  # body sentences so far, across paragraphs
     for index, spans in sorted(by_paragraph.items()):
         p_start, p_end = paras[index]
         paragraph = text[p_start:p_end]
@@ -81,21 +89,31 @@ def extract_claims(
                     previous,
                     paragraph,
                     threshold,
+                    earlier,
+                    tracker.last,
                     is_header=span.end <= body_from,
                 )
             )
             previous = sentence
+            if span.end > body_from:
+                earlier.append(sentence)
     return claims
 
 
-def _claim(ordinal, sentence, span, who, previous, paragraph, threshold, *, is_header):
+def _claim(ordinal, sentence, span, who, previous, paragraph, threshold, earlier, person, *, is_header):
+    rewrite, resolving = False, ""
     if is_header:
         value, claim_type, reasons = 0.0, "other", ("header line (metadata, not a claim)",)
         speaker, is_quote = None, False
     else:
-        s = score(sentence, is_quote=who.is_quote, speaker=who.speaker)
-        value, claim_type, reasons = s.checkworthiness, s.claim_type, s.reasons
+        # The model scores and explains; the transparent rules name the type.
+        value, contributions = shipped_model().explain(sentence, k=_REASONS)
+        value = round(value, 4)
+        reasons = tuple(c.reason() for c in contributions)
+        claim_type = score(sentence, is_quote=who.is_quote, speaker=who.speaker).claim_type
         speaker, is_quote = who.speaker, who.is_quote
+        rewrite = needs_rewrite(sentence)
+        resolving = resolving_context(sentence, earlier, who.speaker or person) if rewrite else ""
     return ExtractedClaim(
         ordinal=ordinal,
         text=sentence,
@@ -110,6 +128,8 @@ def _claim(ordinal, sentence, span, who, previous, paragraph, threshold, *, is_h
         reasons=reasons,
         context_before=previous,
         paragraph=paragraph,
+        needs_rewrite=rewrite,
+        resolving_context=resolving,
     )
 
 
