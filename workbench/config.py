@@ -25,12 +25,34 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _instance_secret(instance_path: str) -> str:
+    """Keep a generated session key in the instance folder, so sign-ins survive restarts."""
+    path = os.path.join(instance_path, "secret-key")
+    try:
+        with open(path, encoding="ascii") as handle:
+            value = handle.read().strip()
+        if value:
+            return value
+    except OSError:
+        pass
+    value = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(value)
+    except FileExistsError:  # another process won the race: use its key
+        return _instance_secret(instance_path)
+    except OSError:
+        pass  # read-only instance folder: a per-process key still works
+    return value
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Read every ``WORKBENCH_*`` setting, falling back to the embedded defaults."""
     env = os.environ
     db_url = env.get("WORKBENCH_DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'workbench.db')}"
     return {
-        "SECRET_KEY": env.get("WORKBENCH_SECRET_KEY") or secrets.token_hex(32),
+        "SECRET_KEY": env.get("WORKBENCH_SECRET_KEY") or _instance_secret(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
         "LABEL_STUDIO_URL": env.get("WORKBENCH_LABEL_STUDIO_URL", "http://127.0.0.1:8080").rstrip("/"),
         "LABEL_STUDIO_API_KEY": env.get("WORKBENCH_LABEL_STUDIO_API_KEY") or None,

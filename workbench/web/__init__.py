@@ -1,57 +1,66 @@
-"""Server-rendered pages: a dashboard and articles with their claims highlighted."""
+"""Server-rendered pages: sign-in with an API token, dashboard, articles, the reviewer's desk."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template
-from markupsafe import Markup, escape
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, g, redirect, request, session, url_for
 
 from workbench.db import db
-from workbench.models import Article, AuditEvent, Claim
+from workbench.models import User
 
 bp = Blueprint("web", __name__)
 
 
-@bp.get("/")
-def dashboard():
-    """Show counts by claim status and the latest articles."""
-    by_status = dict(
-        db.session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()
-    )
-    articles = db.session.scalars(sa.select(Article).order_by(Article.id.desc()).limit(20))
-    events = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
-    return render_template(
-        "dashboard.html",
-        by_status=by_status,
-        articles=list(articles),
-        events=events,
-        ls_url=current_app.config["LABEL_STUDIO_URL"],
-    )
+def signed_in_user() -> User | None:
+    """Return the active user of this browser session, if any."""
+    user_id = session.get("user_id")
+    user = db.session.get(User, user_id) if user_id else None
+    return user if user is not None and user.active else None
 
 
-def highlighted(article: Article) -> Markup:
-    """Render the article text with each claim wrapped in a span coloured by status."""
-    parts, cursor = [], 0
-    for claim in sorted(article.claims, key=lambda c: c.start):
-        parts.append(escape(article.text[cursor : claim.start]))
-        parts.append(
-            Markup('<span class="claim {}" title="{} · score {:.2f}{}">{}</span>').format(
-                claim.status,
-                claim.status,
-                claim.checkworthiness,
-                f" · {claim.speaker}" if claim.speaker else "",
-                article.text[claim.start : claim.end],
-            )
-        )
-        cursor = claim.end
-    parts.append(escape(article.text[cursor:]))
-    return Markup("").join(parts)
+def login_required(*roles: str) -> Callable:
+    """Let a page run for a signed-in user holding one of ``roles`` (admins always may)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            user = signed_in_user()
+            if user is None:
+                return redirect(url_for("web.login", next=request.path))
+            if roles and user.role != "admin" and user.role not in roles:
+                abort(403, description=f"your role ({user.role}) may not open this page")
+            g.user = user
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
-@bp.get("/articles/<int:article_id>")
-def article_page(article_id: int):
-    """Show one article with its claims highlighted by status and score."""
-    article = db.session.get(Article, article_id)
-    if article is None:
-        abort(404, description=f"no article with id {article_id}")
-    return render_template("article.html", article=article, body=highlighted(article))
+def csrf_token() -> str:
+    """Return this session's form token (forms post it back; see check_csrf)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+@bp.before_request
+def check_csrf() -> None:
+    """Refuse form posts that do not carry the session's token."""
+    if request.method == "POST":
+        sent = request.form.get("csrf", "")
+        if not hmac.compare_digest(sent, session.get("csrf", "")) and request.endpoint != "web.login":
+            abort(400, description="the form expired or did not come from this site; reload and try again")
+
+
+@bp.app_context_processor
+def template_helpers() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "current_user": signed_in_user}
+
+
+from workbench.web import pages, review_pages  # noqa: E402,F401

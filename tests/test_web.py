@@ -1,0 +1,98 @@
+"""The server-rendered pages: sign-in by token, the reviewer's queue and claim page, decisions by form."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from tests.factories import make_article
+from tests.test_review import labelled
+from workbench.db import db
+from workbench.models import Claim, Verdict
+
+
+def sign_in(client, user):
+    response = client.post("/login", data={"token": user.token})
+    assert response.status_code == 302
+    return response
+
+
+def csrf(page: bytes) -> str:
+    return re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+
+
+def test_pages_need_a_signed_in_user(client):
+    for path in ("/", "/review", "/audit", "/articles/1", "/claims/1"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_wrong_token_does_not_sign_in(client):
+    response = client.post("/login", data={"token": "nope"})
+    assert response.status_code == 401 and b"unknown" in response.data
+
+
+def test_annotators_cannot_open_the_review_desk(client, annotator):
+    sign_in(client, annotator)
+    assert client.get("/review").status_code == 403
+    assert client.get("/audit").status_code == 403
+    assert client.get("/").status_code == 200
+
+
+def test_reviewer_works_the_queue_in_the_browser(client, reviewer):
+    article = make_article()
+    claim = labelled(client, next(c for c in article.claims if c.checkworthy), ["False", "Half true"])
+    sign_in(client, reviewer)
+    queue = client.get("/review")
+    assert queue.status_code == 200 and claim.text.encode() in queue.data and b"split" in queue.data
+    page = client.get(f"/claims/{claim.id}")
+    assert page.status_code == 200 and b"Accept" in page.data and b"Half true" in page.data
+    token = csrf(page.data)
+
+    # A form without the session's token is refused; nothing is stored.
+    forged = client.post(
+        f"/claims/{claim.id}/decide", data={"action": "reject", "reason": "x", "claim_version": claim.version}
+    )
+    assert forged.status_code == 400
+    stale = claim.version
+    accepted = client.post(
+        f"/claims/{claim.id}/decide",
+        data={
+            "csrf": token,
+            "action": "accept",
+            "annotation_id": claim.annotations[0].id,
+            "claim_version": stale,
+        },
+    )
+    assert accepted.status_code == 302
+    assert db.session.scalar(sa.select(Verdict.decision).where(Verdict.claim_id == claim.id)) == "accept"
+
+    # The same (now stale) page submitted again: told, not stored.
+    again = client.post(
+        f"/claims/{claim.id}/decide",
+        data={"csrf": token, "action": "reject", "reason": "dup", "claim_version": stale},
+        follow_redirects=True,
+    )
+    assert b"Not recorded" in again.data and b"changed since you loaded it" in again.data
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Verdict)) == 1
+    db.session.expire_all()
+    assert db.session.get(Claim, claim.id).status == "verified"
+
+
+def test_admin_sees_the_audit_chain(client, admin):
+    make_article()
+    sign_in(client, admin)
+    page = client.get("/audit")
+    assert page.status_code == 200 and b"Intact" in page.data
+    db.session.execute(sa.text("UPDATE audit_events SET actor = 'x' WHERE seq = 1"))
+    db.session.commit()
+    assert b"BROKEN at event 1" in client.get("/audit").data
+
+
+def test_article_page_highlights_claims_and_escapes_text(client, admin):
+    article = make_article(text="The port moved <b>9</b> million tonnes in 2030, up 4 percent.\n")
+    sign_in(client, admin)
+    page = client.get(f"/articles/{article.id}")
+    assert b"&lt;b&gt;9&lt;/b&gt;" in page.data and b"<b>9</b>" not in page.data
+    assert b'class="claim' in page.data

@@ -1,0 +1,87 @@
+"""Sign-in, the dashboard and the article view."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from markupsafe import Markup, escape
+
+from workbench import audit
+from workbench.auth import user_for_token
+from workbench.db import db
+from workbench.models import Article, AuditEvent, Claim
+from workbench.web import bp, login_required
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with an API token (shown once by `workbench users create`)."""
+    if request.method == "POST":
+        user = user_for_token(request.form.get("token", "").strip())
+        if user is None:
+            flash("That token is unknown or its user is disabled.")
+            return render_template("login.html"), 401
+        session.clear()
+        session["user_id"] = user.id
+        target = request.args.get("next") or ""
+        return redirect(
+            target if target.startswith("/") and not target.startswith("//") else url_for("web.dashboard")
+        )
+    return render_template("login.html")
+
+
+@bp.post("/logout")
+@login_required()
+def logout():
+    """Sign out of this browser."""
+    session.clear()
+    return redirect(url_for("web.login"))
+
+
+@bp.get("/")
+@login_required()
+def dashboard():
+    """Show counts by claim status, the latest articles and the audit chain's state."""
+    by_status = dict(
+        db.session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()
+    )
+    articles = db.session.scalars(sa.select(Article).order_by(Article.id.desc()).limit(20))
+    events = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    return render_template(
+        "dashboard.html",
+        by_status=by_status,
+        articles=list(articles),
+        events=events,
+        ls_url=current_app.config["LABEL_STUDIO_URL"],
+        head=audit.head_hash(),
+    )
+
+
+def highlighted(article: Article) -> Markup:
+    """Render the article text with each claim wrapped in a span coloured by status."""
+    parts, cursor = [], 0
+    for claim in sorted(article.claims, key=lambda c: c.start):
+        parts.append(escape(article.text[cursor : claim.start]))
+        parts.append(
+            Markup('<a class="claim {}" href="{}" title="{} · score {:.2f}{}">{}</a>').format(
+                claim.status,
+                url_for("web.claim_page", claim_id=claim.id),
+                claim.status,
+                claim.checkworthiness,
+                f" · {claim.speaker}" if claim.speaker else "",
+                article.text[claim.start : claim.end],
+            )
+        )
+        cursor = claim.end
+    parts.append(escape(article.text[cursor:]))
+    return Markup("").join(parts)
+
+
+@bp.get("/articles/<int:article_id>")
+@login_required()
+def article_page(article_id: int):
+    """Show one article with its claims highlighted by status and score."""
+    article = db.session.get(Article, article_id)
+    if article is None:
+        abort(404, description=f"no article with id {article_id}")
+    return render_template("article.html", article=article, body=highlighted(article))

@@ -1,0 +1,141 @@
+"""The reviewer's desk: the queue, a claim with every annotation side by side, the decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from workbench import audit
+from workbench.config import RATINGS
+from workbench.db import db
+from workbench.errors import Conflict, WorkbenchError
+from workbench.ingest.matching import earlier_verdicts
+from workbench.models import Claim, Verdict
+from workbench.review import QueueFilters, decide, history, queue
+from workbench.review.agreement import claim_agreement, current_votes
+from workbench.web import bp, login_required
+
+
+@bp.get("/review")
+@login_required("reviewer")
+def review_queue_page():
+    """List the claims waiting for a reviewer, disagreements first."""
+    args = request.args
+    try:
+        filters = QueueFilters(
+            article_id=int(args["article_id"]) if args.get("article_id") else None,
+            rating=args.get("rating") or None,
+            annotator=args.get("annotator") or None,
+            status=args.get("status") or None,
+        )
+        page = max(int(args.get("page", 1)), 1)
+    except ValueError:
+        abort(400, description="article_id and page must be numbers")
+    try:
+        claims, total = queue(
+            overlap=current_app.config["ANNOTATION_OVERLAP"],
+            filters=filters,
+            limit=50,
+            offset=(page - 1) * 50,
+        )
+    except WorkbenchError as exc:
+        flash(exc.message)
+        claims, total = [], 0
+    summaries = {c.id: claim_agreement(c.annotations) for c in claims}
+    return render_template(
+        "review_queue.html",
+        claims=claims,
+        total=total,
+        page=page,
+        summaries=summaries,
+        ratings=RATINGS,
+        args=args,
+        earlier=earlier_verdicts([c.id for c in claims]),
+    )
+
+
+@bp.get("/claims/<int:claim_id>")
+@login_required()
+def claim_page(claim_id: int):
+    """Show a claim in context with its annotations side by side, its verdicts and its history."""
+    claim = db.session.get(Claim, claim_id)
+    if claim is None:
+        abort(404, description=f"no claim with id {claim_id}")
+    text = claim.article.text
+    para_start = text.rfind("\n\n", 0, claim.start)
+    para_end = text.find("\n\n", claim.end)
+    para_start = 0 if para_start < 0 else para_start + 2
+    para_end = len(text) if para_end < 0 else para_end
+    verdicts = list(
+        db.session.scalars(
+            sa.select(Verdict).where(Verdict.claim_id == claim.id).order_by(Verdict.version.desc())
+        )
+    )
+    current = {a.id for a in current_votes(claim.annotations).values()}
+    return render_template(
+        "claim.html",
+        claim=claim,
+        before=text[para_start : claim.start],
+        after=text[claim.end : para_end],
+        annotations=sorted(claim.annotations, key=lambda a: (a.annotator_ls_id or 0, a.version)),
+        current=current,
+        agreement=claim_agreement(claim.annotations),
+        verdicts=verdicts,
+        ratings=RATINGS,
+        earlier=earlier_verdicts([claim.id]).get(claim.id, []),
+        history=history(claim.id) if g.user.role in ("reviewer", "admin") else [],
+        can_decide=g.user.role in ("reviewer", "admin"),
+    )
+
+
+def _form_data() -> dict[str, Any]:
+    form = request.form
+    data: dict[str, Any] = {"action": form.get("action")}
+    try:
+        data["claim_version"] = int(form.get("claim_version", ""))
+        if form.get("annotation_id"):
+            data["annotation_id"] = int(form["annotation_id"])
+    except ValueError:
+        abort(400, description="claim_version and annotation_id must be numbers")
+    for name in ("rating", "rationale", "reason"):
+        if form.get(name, "").strip():
+            data[name] = form[name].strip()
+    evidence = [u.strip() for u in form.get("evidence", "").split() if u.strip()]
+    if evidence:
+        data["evidence"] = evidence
+    return data
+
+
+@bp.post("/claims/<int:claim_id>/decide")
+@login_required("reviewer")
+def claim_decide(claim_id: int):
+    """Apply a reviewer action from the claim page; a stale page is told what changed."""
+    from workbench.labelstudio.service import request_rework
+
+    data = _form_data()
+    if data.get("rating") is not None and data["rating"] not in RATINGS:
+        abort(400, description=f"unknown rating {data['rating']!r}")
+    try:
+        verdict = decide(claim_id, g.user, data, send_back_hook=lambda claim: request_rework(claim=claim))
+        db.session.commit()
+        flash(f"Recorded: {verdict.decision} (verdict version {verdict.version}).")
+    except Conflict as exc:
+        db.session.rollback()
+        flash(f"Not recorded: {exc.message}")
+    except WorkbenchError as exc:
+        db.session.rollback()
+        flash(f"Not recorded: {exc.message}")
+    return redirect(url_for("web.claim_page", claim_id=claim_id))
+
+
+@bp.get("/audit")
+@login_required("admin")
+def audit_page():
+    """Walk the audit chain and show whether it is intact, with the newest events."""
+    from workbench.models import AuditEvent
+
+    report = audit.verify()
+    recent = list(db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(50)))
+    return render_template("audit.html", report=report, recent=recent)
