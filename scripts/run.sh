@@ -20,13 +20,14 @@ export WORKBENCH_PUBLIC_URL="${WORKBENCH_PUBLIC_URL:-http://127.0.0.1:$PORT}"
 "$BIN/workbench" db upgrade
 "$BIN/workbench" demo
 
-# A reviewer account for the API, created once; its token is shown only here.
-if [ ! -s instance/reviewer-token ]; then
-    "$BIN/workbench" users create --email reviewer@workbench.local --role admin --name "Demo admin" \
-        > instance/reviewer-token
+# An admin account for the web UI and the API, created once; its token is shown only here
+# and kept in instance/admin-token. Same email as Label Studio's admin, so the two map.
+if [ ! -s instance/admin-token ]; then
+    "$BIN/workbench" users create --email admin@workbench.local --role admin --name "Demo admin" \
+        > instance/admin-token
 fi
-echo "    API token:   $(cat instance/reviewer-token)"
-echo "                 (reviewer@workbench.local, role admin; kept in instance/reviewer-token)"
+echo "  Sign in:       $WORKBENCH_PUBLIC_URL/login with the token in instance/admin-token:"
+echo "                 $(cat instance/admin-token)"
 echo
 echo "Serving the workbench on $WORKBENCH_PUBLIC_URL (Ctrl-C stops it; 'make label-studio-stop' stops Label Studio)"
 exec "$BIN/workbench" serve --host 127.0.0.1 --port "$PORT"
