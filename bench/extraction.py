@@ -292,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--checkworthiness", type=Path, default=ROOT.parent / "shared/data/claimbuster/groundtruth.csv"
     )
-    parser.add_argument("--train", type=Path, default=ROOT.parent / "shared/data/claimbuster/crowdsourced.csv")
+    parser.add_argument(
+        "--train", type=Path, default=ROOT.parent / "shared/data/claimbuster/crowdsourced.csv"
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-minilm", dest="minilm", action="store_false", help="skip the MiniLM baseline")
     args = parser.parse_args(argv)

@@ -28,7 +28,21 @@ _SYNONYMS = [
     ("said", "stated"), ("people", "persons"), ("government", "administration"), ("showed", "indicated"),
     ("more than", "over"), ("largest", "biggest"), ("children", "kids"), ("announced", "declared"),
 ]  # fmt: skip
-_FUNCTION_WORDS = {"on", "in", "at", "after", "before", "during", "since", "for", "by", "with", "the", "a", "an"}
+_FUNCTION_WORDS = {
+    "on",
+    "in",
+    "at",
+    "after",
+    "before",
+    "during",
+    "since",
+    "for",
+    "by",
+    "with",
+    "the",
+    "a",
+    "an",
+}
 _VERBS = r"said|added|told reporters|stated|explained|noted"
 
 

@@ -36,3 +36,14 @@ def test_reasons_come_from_the_model():
     claims = extract_claims("Exports fell 12 percent in March, the statistics office said.")
     assert claims[0].checkworthy
     assert claims[0].reasons and all("(+" in r for r in claims[0].reasons)
+
+
+def test_titles_and_descriptors_resolve_to_the_named_person_across_paragraphs():
+    text = (
+        "External Affairs Minister Dr S Jaishankar met his counterpart in Moscow on Monday.\n\n"
+        "“Trade reached 65 billion dollars this year,” the minister said.\n\n"
+        "“We expect more,” he added."
+    )
+    claims = extract_claims(text)
+    assert [c.speaker for c in claims] == [None, "Jaishankar", "Jaishankar"]
+    assert claims[2].is_quote

@@ -57,7 +57,7 @@ _TITLES = set(
 _TITLED = re.compile(
     r"\b(?:Minister|President|Secretary|Ambassador|Senator|Governor|Mayor|Chancellor|Premier|"
     r"Spokesperson|Spokesman|Spokeswoman|Dr|Mr|Mrs|Ms|Prof|Professor|General|Judge|Chief|Director|"
-    r"Commissioner|Undersecretary|Captain|Coach)\.?(?:\s+[A-Z](?:\.|[\w'’\-]+)){1,3}"
+    r"Commissioner|Undersecretary|Captain|Coach)\.?(?:\s+[A-Z](?:\.|[\w'’\-]*)){1,3}"
 )
 _NON_NAMES = {"The", "A", "An", "This", "That", "It", "We", "I", "You", "There", "But", "And"}
 

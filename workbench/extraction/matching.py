@@ -105,6 +105,7 @@ def _chars(words: list[str]) -> list[str]:
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
+_RAW_WORD = re.compile(r"[\w'’-]+")
 
 
 def names(text: str) -> frozenset[str]:
@@ -123,7 +124,7 @@ class _Doc:
     def __init__(self, text: str):
         self.names = names(text)
         norm = normalise(text)
-        self.tokens = frozenset(_TOKEN.findall(norm))
+        self.tokens = frozenset(_RAW_WORD.findall(text.lower()))
         self.words = Counter(_words(norm))
         self.chars = Counter(_chars(list(self.words)))
         self.numbers = numbers(norm)
@@ -175,7 +176,7 @@ def find_matches(
     *,
     top_k: int = 3,
 ) -> list[list[tuple[Hashable, float]]]:
-    """Return, for each new text, up to top_k (key, score) of known claims at or above threshold, best first."""
+    """Return, for each new text, up to top_k (key, score) of known claims scoring at least threshold."""
     new_docs = [_Doc(t) for t in new_texts]
     old_docs = [_Doc(t) for _, t in known]
     everything = new_docs + old_docs
