@@ -45,10 +45,21 @@ def seed(n_claims: int, per_claim: int, rng: random.Random) -> None:
 
     per_article = 100
     now = utcnow()
-    articles = [{"id": i + 1, "uuid": f"00000000-0000-0000-0000-{i + 1:012d}", "title": f"Article {i}",
-                 "text": "x", "text_sha256": f"{i + 1:064d}", "raw_input": {}, "extractor_version": "bench",
-                 "language": "en", "ingested_via": "bench", "created_at": now}
-                for i in range(n_claims // per_article)]
+    articles = [
+        {
+            "id": i + 1,
+            "uuid": f"00000000-0000-0000-0000-{i + 1:012d}",
+            "title": f"Article {i}",
+            "text": "x",
+            "text_sha256": f"{i + 1:064d}",
+            "raw_input": {},
+            "extractor_version": "bench",
+            "language": "en",
+            "ingested_via": "bench",
+            "created_at": now,
+        }
+        for i in range(n_claims // per_article)
+    ]
     db.session.execute(sa.insert(Article), articles)
     claims, annotations = [], []
     annotation_id = 0
@@ -56,24 +67,56 @@ def seed(n_claims: int, per_claim: int, rng: random.Random) -> None:
         verdicts = [rng.choice(RATINGS[:5]) if rng.random() < 0.5 else "False" for _ in range(per_claim)]
         kind, _ = classify(verdicts)
         status = "annotated" if rng.random() < 0.8 else rng.choice(["verified", "in_annotation", "rejected"])
-        claims.append({"id": c + 1, "uuid": f"{c + 1:08d}-0000-4000-8000-000000000000",
-                       "article_id": c // per_article + 1, "ordinal": c % per_article, "text": f"Claim {c}.",
-                       "start": 0, "end": 1, "paragraph_index": 0, "is_quote": False,
-                       "checkworthiness": round(rng.random(), 4), "checkworthy": True, "claim_type": "statistic",
-                       "reasons": [], "context_before": "", "status": status, "extractor_version": "bench",
-                       "version": 1 + per_claim, "annotator_count": per_claim, "agreement": kind,
-                       "agreement_rank": RANK[kind], "created_at": now, "updated_at": now})
+        claims.append(
+            {
+                "id": c + 1,
+                "uuid": f"{c + 1:08d}-0000-4000-8000-000000000000",
+                "article_id": c // per_article + 1,
+                "ordinal": c % per_article,
+                "text": f"Claim {c}.",
+                "start": 0,
+                "end": 1,
+                "paragraph_index": 0,
+                "is_quote": False,
+                "checkworthiness": round(rng.random(), 4),
+                "checkworthy": True,
+                "claim_type": "statistic",
+                "reasons": [],
+                "context_before": "",
+                "status": status,
+                "extractor_version": "bench",
+                "version": 1 + per_claim,
+                "annotator_count": per_claim,
+                "agreement": kind,
+                "agreement_rank": RANK[kind],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         for k, verdict in enumerate(verdicts):
             annotation_id += 1
-            annotations.append({"id": annotation_id, "claim_id": c + 1, "ls_annotation_id": annotation_id,
-                                "ls_task_id": c + 1, "ls_project_id": 1, "version": 1,
-                                "annotator_ls_id": 100 + (c + k) % 40, "result": [], "verdict": verdict,
-                                "evidence_urls": [], "was_cancelled": False, "source": "webhook",
-                                "payload_sha256": f"{annotation_id:064d}", "received_at": now})
+            annotations.append(
+                {
+                    "id": annotation_id,
+                    "claim_id": c + 1,
+                    "ls_annotation_id": annotation_id,
+                    "ls_task_id": c + 1,
+                    "ls_project_id": 1,
+                    "version": 1,
+                    "annotator_ls_id": 100 + (c + k) % 40,
+                    "result": [],
+                    "verdict": verdict,
+                    "evidence_urls": [],
+                    "was_cancelled": False,
+                    "source": "webhook",
+                    "payload_sha256": f"{annotation_id:064d}",
+                    "received_at": now,
+                }
+            )
     for i in range(0, len(claims), 10000):
-        db.session.execute(sa.insert(Claim), claims[i:i + 10000])
+        db.session.execute(sa.insert(Claim), claims[i : i + 10000])
     for i in range(0, len(annotations), 20000):
-        db.session.execute(sa.insert(Annotation), annotations[i:i + 20000])
+        db.session.execute(sa.insert(Annotation), annotations[i : i + 20000])
     db.session.commit()
     # Steady state: autovacuum would have run; index-only scans need the visibility map.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -128,8 +171,11 @@ def main() -> None:
         seed_s = time.perf_counter() - started
         _, token = create_user("bench@example.org", "reviewer")
         db.session.commit()
-        print(f"seeded {args.claims} claims and {args.claims * args.annotations_per_claim} annotations "
-              f"in {seed_s:.1f} s", flush=True)
+        print(
+            f"seeded {args.claims} claims and {args.claims * args.annotations_per_claim} annotations "
+            f"in {seed_s:.1f} s",
+            flush=True,
+        )
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -149,8 +195,10 @@ def main() -> None:
     server.shutdown()
 
     all_queue = [t for k, p in kinds.items() for t in timings[p]]
-    rows = [(k, timings[p]) for k, p in kinds.items()] + [("all queue requests", all_queue),
-                                                        ("GET /health (baseline)", timings["/health"])]
+    rows = [(k, timings[p]) for k, p in kinds.items()] + [
+        ("all queue requests", all_queue),
+        ("GET /health (baseline)", timings["/health"]),
+    ]
     print(f"\n{'GET /api/v1/review/queue':<28}{'median ms':>10}{'p95 ms':>10}")
     for name, values in rows:
         print(f"{name:<28}{statistics.median(values) * 1000:>10.1f}{p95(values) * 1000:>10.1f}")
@@ -164,9 +212,16 @@ def main() -> None:
             remaining = args.audit_events - audit.verify().checked
             while remaining > 0:
                 n = min(20000, remaining)
-                audit.append_many({"actor": "bench", "action": "bench.event", "subject_type": "claim",
-                                   "subject_id": i % args.claims, "payload": {"i": i, "rating": RATINGS[i % 7]}}
-                                  for i in range(n))
+                audit.append_many(
+                    {
+                        "actor": "bench",
+                        "action": "bench.event",
+                        "subject_type": "claim",
+                        "subject_id": i % args.claims,
+                        "payload": {"i": i, "rating": RATINGS[i % 7]},
+                    }
+                    for i in range(n)
+                )
                 db.session.commit()
                 remaining -= n
             append_s = time.perf_counter() - started
@@ -175,19 +230,32 @@ def main() -> None:
             report = audit.verify()
             verify_s = time.perf_counter() - started
             assert report.ok, report.reason
-            print(f"\naudit chain: appended to {report.checked} events in {append_s:.1f} s; "
-                  f"verified {report.checked} events in {verify_s:.1f} s "
-                  f"({report.checked / verify_s:,.0f} events/s; target < 30 s for 1,000,000)")
+            print(
+                f"\naudit chain: appended to {report.checked} events in {append_s:.1f} s; "
+                f"verified {report.checked} events in {verify_s:.1f} s "
+                f"({report.checked / verify_s:,.0f} events/s; target < 30 s for 1,000,000)"
+            )
 
-    print(json.dumps({
-        "claims": args.claims, "annotations": args.claims * args.annotations_per_claim,
-        "queue_median_ms": round(statistics.median(all_queue) * 1000, 2),
-        "queue_p95_ms": round(p95(all_queue) * 1000, 2),
-        "health_median_ms": round(statistics.median(timings["/health"]) * 1000, 2),
-        "per_kind": {k: {"median_ms": round(statistics.median(timings[p]) * 1000, 2),
-                         "p95_ms": round(p95(timings[p]) * 1000, 2)} for k, p in kinds.items()},
-        "audit_events": args.audit_events, "audit_verify_s": round(verify_s, 2) if verify_s else None,
-    }))
+    print(
+        json.dumps(
+            {
+                "claims": args.claims,
+                "annotations": args.claims * args.annotations_per_claim,
+                "queue_median_ms": round(statistics.median(all_queue) * 1000, 2),
+                "queue_p95_ms": round(p95(all_queue) * 1000, 2),
+                "health_median_ms": round(statistics.median(timings["/health"]) * 1000, 2),
+                "per_kind": {
+                    k: {
+                        "median_ms": round(statistics.median(timings[p]) * 1000, 2),
+                        "p95_ms": round(p95(timings[p]) * 1000, 2),
+                    }
+                    for k, p in kinds.items()
+                },
+                "audit_events": args.audit_events,
+                "audit_verify_s": round(verify_s, 2) if verify_s else None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A new claim that repeats a verified one is linked to it; reviewers and annotators see the earlier verdict."""
+"""A claim repeating a verified one is linked to it; reviewers and annotators see the earlier verdict."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ FIRST = (
     "The mayor said the money would pay for 3 new clinics by 2033.\n"
 )
 LATER = (
-    "Opposition leaders repeated their criticism on Friday. The council has doubled the harbour fees since 2028.\n\n"
+    "Opposition leaders repeated their criticism on Friday. "
+    "The council has doubled the harbour fees since 2028.\n\n"
     "Fishermen say they earn 20 percent less than in 2027.\n"
 )
 
