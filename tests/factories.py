@@ -65,6 +65,22 @@ def link_claim(claim: Claim, task_id: int, project_id: int = 1) -> LabelStudioLi
     return link
 
 
+def verdict_result(verdict: str, rationale: str, evidence: str, confidence: int) -> list[dict]:
+    """An annotation result as label_config.xml's controls produce it."""
+    return [
+        {
+            "from_name": "checkworthy",
+            "to_name": "claim",
+            "type": "choices",
+            "value": {"choices": ["Check-worthy"]},
+        },
+        {"from_name": "verdict", "to_name": "claim", "type": "choices", "value": {"choices": [verdict]}},
+        {"from_name": "evidence", "to_name": "claim", "type": "textarea", "value": {"text": [evidence]}},
+        {"from_name": "rationale", "to_name": "claim", "type": "textarea", "value": {"text": [rationale]}},
+        {"from_name": "confidence", "to_name": "claim", "type": "rating", "value": {"rating": confidence}},
+    ]
+
+
 def annotation_payload(
     annotation_id: int,
     task_id: int,
@@ -76,23 +92,9 @@ def annotation_payload(
     claim_uuid: str | None = None,
 ) -> dict:
     """A webhook body shaped like Label Studio's."""
-    result = [
-        {
-            "from_name": "checkworthy",
-            "to_name": "claim",
-            "type": "choices",
-            "value": {"choices": ["Check-worthy"]},
-        },
-        {"from_name": "verdict", "to_name": "claim", "type": "choices", "value": {"choices": [verdict]}},
-        {
-            "from_name": "evidence",
-            "to_name": "claim",
-            "type": "textarea",
-            "value": {"text": ["https://stats.example.org/table-1 and https://example.org/b"]},
-        },
-        {"from_name": "rationale", "to_name": "claim", "type": "textarea", "value": {"text": [rationale]}},
-        {"from_name": "confidence", "to_name": "claim", "type": "rating", "value": {"rating": 4}},
-    ]
+    result = verdict_result(
+        verdict, rationale, "https://stats.example.org/table-1 and https://example.org/b", 4
+    )
     return {
         "action": action,
         "annotation": {

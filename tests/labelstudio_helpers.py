@@ -13,6 +13,7 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.conftest import LS_DATA, LS_URL, LS_VENV
+from tests.factories import verdict_result
 
 
 def give_password(email: str, password: str) -> None:
@@ -53,23 +54,7 @@ def new_annotator(client, prefix: str = "annotator") -> tuple[int, str, str]:
 
 def annotate_as(token: str, task_id: int, verdict: str, rationale: str) -> dict:
     """Submit an annotation with the annotator's own token, as the Label Studio UI would."""
-    result = [
-        {
-            "from_name": "checkworthy",
-            "to_name": "claim",
-            "type": "choices",
-            "value": {"choices": ["Check-worthy"]},
-        },
-        {"from_name": "verdict", "to_name": "claim", "type": "choices", "value": {"choices": [verdict]}},
-        {
-            "from_name": "evidence",
-            "to_name": "claim",
-            "type": "textarea",
-            "value": {"text": ["https://stats.example.org/source"]},
-        },
-        {"from_name": "rationale", "to_name": "claim", "type": "textarea", "value": {"text": [rationale]}},
-        {"from_name": "confidence", "to_name": "claim", "type": "rating", "value": {"rating": 3}},
-    ]
+    result = verdict_result(verdict, rationale, "https://stats.example.org/source", 3)
     response = requests.post(
         f"{LS_URL}/api/tasks/{task_id}/annotations/",
         json={"result": result, "lead_time": 7.5},

@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import LS_KEY, LS_URL, REQUIRE_LS, shared_path
+from tests.conftest import LS_KEY, LS_URL, shared_path
 from tests.labelstudio_helpers import annotate_as, live_server, new_annotator
 from workbench.db import db
 from workbench.labelstudio import service
@@ -17,22 +17,6 @@ from workbench.labelstudio.client import LabelStudioClient
 from workbench.models import Annotation, Claim, LabelStudioLink, WebhookEvent
 
 pytestmark = pytest.mark.labelstudio
-
-
-@pytest.fixture(scope="module")
-def ls_client():
-    """The real Label Studio started by scripts/label-studio (scripts/test.sh sets the env)."""
-    if not (LS_URL and LS_KEY):
-        if REQUIRE_LS:
-            pytest.fail("WORKBENCH_REQUIRE_LABEL_STUDIO=1 but no Label Studio URL/key in the environment")
-        pytest.skip("no Label Studio: run through 'make test' (scripts/test.sh starts one)")
-    client = LabelStudioClient(LS_URL, LS_KEY, timeout=60)
-    if not client.health():
-        if REQUIRE_LS:
-            pytest.fail(f"Label Studio at {LS_URL} does not answer /health with this token")
-        pytest.skip(f"Label Studio at {LS_URL} is not healthy")
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -252,7 +236,6 @@ def test_push_over_the_api_when_label_studio_is_down_is_a_503(app, client, admin
 def test_two_blind_annotators_then_send_back_for_rework(ls_app, ls_client, client, admin, reviewer, runner):
     """Overlap 2 with real annotators on their own tokens; the reviewer sends the claim back and a
     third annotator gets the task from Label Studio's queue again."""
-    from workbench.labelstudio.client import LabelStudioClient
 
     ls_app.config["ANNOTATION_OVERLAP"] = 2
     client.post("/api/v1/articles", headers=admin.headers, json={"text": sample_text()})

@@ -12,28 +12,12 @@ import secrets
 import pytest
 import requests
 
-from tests.conftest import LS_KEY, LS_URL, REPO, REQUIRE_LS
+from tests.conftest import LS_KEY, LS_URL, REPO
 from tests.labelstudio_helpers import annotate_as, new_annotator
 from workbench.errors import LabelStudioError
 from workbench.labelstudio.client import LabelStudioClient
 
 pytestmark = pytest.mark.labelstudio
-
-
-@pytest.fixture(scope="module")
-def ls_client():
-    """The real Label Studio started by scripts/label-studio, with the admin token."""
-    if not (LS_URL and LS_KEY):
-        if REQUIRE_LS:
-            pytest.fail("WORKBENCH_REQUIRE_LABEL_STUDIO=1 but no Label Studio URL/key in the environment")
-        pytest.skip("no Label Studio: run through 'make test' (scripts/test.sh starts one)")
-    client = LabelStudioClient(LS_URL, LS_KEY, timeout=60)
-    if not client.health():
-        if REQUIRE_LS:
-            pytest.fail(f"Label Studio at {LS_URL} does not answer /health with this token")
-        pytest.skip(f"Label Studio at {LS_URL} is not healthy")
-    yield client
-    client.close()
 
 
 class Annotator:

@@ -20,6 +20,7 @@ from workbench.labelstudio.annotations import find_claim, store_annotation
 from workbench.labelstudio.client import LabelStudioClient, client_from_config
 from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser, User
 from workbench.models.base import utcnow
+from workbench.paragraphs import paragraph_context
 
 R = TypeVar("R")
 
@@ -175,23 +176,7 @@ def task_for(claim: Claim, article: Article, earlier: list[dict[str, Any]] | Non
     }
 
 
-CONTEXT_CHARS = 1500
 
-
-def paragraph_context(text: str, start: int, end: int, limit: int = CONTEXT_CHARS) -> str:
-    """Return the claim's paragraph, cut to about ``limit`` characters around the claim.
-
-    Bounded because a text without blank lines is one huge paragraph, and every task carries it.
-    """
-    p_start = text.rfind("\n\n", 0, start)
-    p_end = text.find("\n\n", end)
-    p_start = 0 if p_start < 0 else p_start + 2
-    p_end = len(text) if p_end < 0 else p_end
-    if p_end - p_start <= limit:
-        return text[p_start:p_end]
-    room = max(limit - (end - start), 0) // 2
-    lo, hi = max(p_start, start - room), min(p_end, end + room)
-    return ("…" if lo > p_start else "") + text[lo:hi] + ("…" if hi < p_end else "")
 
 
 @dataclass

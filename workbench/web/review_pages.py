@@ -13,6 +13,7 @@ from workbench.db import db
 from workbench.errors import Conflict, WorkbenchError
 from workbench.ingest.matching import earlier_verdicts
 from workbench.models import Claim, Verdict
+from workbench.paragraphs import paragraph_bounds
 from workbench.review import QueueFilters, decide, history, queue
 from workbench.review.agreement import claim_agreement, current_votes
 from workbench.web import bp, login_required
@@ -64,10 +65,7 @@ def claim_page(claim_id: int):
     if claim is None:
         abort(404, description=f"no claim with id {claim_id}")
     text = claim.article.text
-    para_start = text.rfind("\n\n", 0, claim.start)
-    para_end = text.find("\n\n", claim.end)
-    para_start = 0 if para_start < 0 else para_start + 2
-    para_end = len(text) if para_end < 0 else para_end
+    para_start, para_end = paragraph_bounds(text, claim.start, claim.end)
     verdicts = list(
         db.session.scalars(
             sa.select(Verdict).where(Verdict.claim_id == claim.id).order_by(Verdict.version.desc())
