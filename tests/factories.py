@@ -90,6 +90,7 @@ def annotation_payload(
     action: str = "ANNOTATION_CREATED",
     rationale: str = "Official data disagree.",
     claim_uuid: str | None = None,
+    project_id: int = 1,
 ) -> dict:
     """A webhook body shaped like Label Studio's."""
     result = verdict_result(
@@ -100,7 +101,7 @@ def annotation_payload(
         "annotation": {
             "id": annotation_id,
             "task": task_id,
-            "project": 1,
+            "project": project_id,
             "completed_by": user_id,
             "result": result,
             "was_cancelled": False,
@@ -108,6 +109,10 @@ def annotation_payload(
             "created_at": "2031-04-03T10:00:00.000000Z",
             "updated_at": "2031-04-03T10:00:00.000000Z",
         },
-        "task": {"id": task_id, "project": 1, "data": {"claim_uuid": claim_uuid} if claim_uuid else {}},
-        "project": {"id": 1},
+        "task": {
+            "id": task_id,
+            "project": project_id,
+            "data": {"claim_uuid": claim_uuid} if claim_uuid else {},
+        },
+        "project": {"id": project_id},
     }

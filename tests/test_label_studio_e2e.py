@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -87,19 +86,16 @@ def test_the_whole_loop(ls_app, ls_client, client, admin, reviewer, runner):
         # An annotator created in Label Studio logs in and annotates two claims with their own token.
         ann_id, ann_email, ann_token = new_annotator(ls_client)
         targets = queued[:2]
-        started = time.perf_counter()
         for claim in targets:
             annotate_as(
                 ann_token, links[claim["id"]], "Mostly true", "Checked against the ministry's figures."
             )
-        elapsed = time.perf_counter() - started
 
         # Label Studio posts the webhook inside the annotator's request, so it has arrived by now.
         db.session.expire_all()
         stored = list(db.session.scalars(sa.select(Annotation).order_by(Annotation.id)))
         assert [a.claim_id for a in stored] == [c["id"] for c in targets]
         assert all(a.source == "webhook" and a.annotator_ls_id == ann_id for a in stored)
-        assert elapsed < 2 * 5, "annotating took unreasonably long"
         events = list(db.session.scalars(sa.select(WebhookEvent.status)))
         assert events.count("processed") == 2
 

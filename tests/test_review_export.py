@@ -21,8 +21,8 @@ def annotated(app, client):
     article = make_article(url="https://news.example.org/port-ellis", title="Port Ellis budget")
     claim = next(c for c in article.claims if c.checkworthy)
     link_claim(claim, task_id=777, project_id=3)
-    post(client, annotation_payload(31, 777, user_id=9, verdict="Mostly false"))
-    post(client, annotation_payload(32, 777, user_id=10, verdict="Mostly false"))
+    post(client, annotation_payload(31, 777, user_id=9, verdict="Mostly false", project_id=3))
+    post(client, annotation_payload(32, 777, user_id=10, verdict="Mostly false", project_id=3))
     return db.session.get(Claim, claim.id)
 
 

@@ -121,3 +121,15 @@ def test_kept_events_can_be_inspected_by_admins(client, linked_claim, admin, rev
     everything = client.get("/api/v1/hooks/label-studio/events", headers=admin.headers).json
     assert [e["status"] for e in everything["items"]] == ["processed", "unplaced", "malformed"]
     assert client.get("/api/v1/hooks/label-studio/events", headers=reviewer.headers).status_code == 403
+
+
+def test_a_task_id_reused_in_another_project_is_placed_by_project(client, linked_claim):
+    other = next(c for c in make_article().claims if c.checkworthy)
+    link_claim(other, task_id=501, project_id=2)  # Label Studio reuses ids after deletions
+    assert post(client, annotation_payload(21, 501, project_id=2)).json["status"] == "processed"
+    assert (
+        db.session.scalar(sa.select(Annotation.claim_id).where(Annotation.ls_annotation_id == 21)) == other.id
+    )
+    ambiguous = annotation_payload(22, 501)
+    del ambiguous["project"], ambiguous["task"]["project"], ambiguous["annotation"]["project"]
+    assert post(client, ambiguous).json["status"] == "unplaced"

@@ -105,18 +105,26 @@ def content_hash(annotation: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-def find_claim(task_id: int | None, task_data: dict[str, Any] | None) -> Claim | None:
-    """Place an annotation: by the recorded task link first, by the claim uuid in the task data second."""
-    if task_id is not None:
-        claim = db.session.scalar(
-            sa.select(Claim).join(LabelStudioLink).where(LabelStudioLink.task_id == task_id)
-        )
-        if claim is not None:
-            return claim
+def find_claim(
+    task_id: int | None, task_data: dict[str, Any] | None, project_id: int | None = None
+) -> Claim | None:
+    """Place an annotation: by the claim uuid the task carries, else by the recorded (project, task) link.
+
+    Label Studio reuses task ids once tasks are deleted, so a task id alone can name two
+    claims: then the annotation is not placed (the event is kept) rather than guessed.
+    """
     claim_uuid = (task_data or {}).get("claim_uuid")
     if isinstance(claim_uuid, str):
-        return db.session.scalar(sa.select(Claim).where(Claim.uuid == claim_uuid))
-    return None
+        claim = db.session.scalar(sa.select(Claim).where(Claim.uuid == claim_uuid))
+        if claim is not None:
+            return claim
+    if task_id is None:
+        return None
+    stmt = sa.select(Claim).join(LabelStudioLink).where(LabelStudioLink.task_id == task_id)
+    if project_id is not None:
+        stmt = stmt.where(LabelStudioLink.project_id == project_id)
+    found = db.session.scalars(stmt.limit(2)).all()
+    return found[0] if len(found) == 1 else None
 
 
 def store_annotation(

@@ -176,9 +176,6 @@ def task_for(claim: Claim, article: Article, earlier: list[dict[str, Any]] | Non
     }
 
 
-
-
-
 @dataclass
 class PushResult:
     pushed: int = 0
@@ -385,7 +382,7 @@ def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
             annotations = client.list_annotations(int(task["id"]))
         if not annotations:
             continue
-        claim = find_claim(int(task["id"]), task.get("data"))
+        claim = find_claim(int(task["id"]), task.get("data"), pid)
         for annotation in annotations:
             result.annotations_seen += 1
             if claim is None:

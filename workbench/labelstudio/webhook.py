@@ -58,20 +58,15 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
         return _keep(text, action, "malformed", "no 'annotation' object with an integer 'id'"), 400
     task = payload.get("task") if isinstance(payload.get("task"), dict) else {}
     task_id = task.get("id") or annotation.get("task")
-    claim = find_claim(int(task_id) if isinstance(task_id, int) else None, task.get("data"))
+    project = payload.get("project") if isinstance(payload.get("project"), dict) else {}
+    project_id = project.get("id") or task.get("project") or annotation.get("project")
+    project_id = int(project_id) if isinstance(project_id, int) else None
+    claim = find_claim(int(task_id) if isinstance(task_id, int) else None, task.get("data"), project_id)
     if claim is None:
         return _keep(text, action, "unplaced", f"no claim is linked to Label Studio task {task_id!r}"), 200
 
-    project = payload.get("project") if isinstance(payload.get("project"), dict) else {}
-    project_id = project.get("id") or task.get("project") or annotation.get("project")
     annotation.setdefault("task", task_id)
-    row = store_annotation(
-        claim,
-        annotation,
-        source="webhook",
-        project_id=int(project_id) if isinstance(project_id, int) else None,
-        overlap=overlap,
-    )
+    row = store_annotation(claim, annotation, source="webhook", project_id=project_id, overlap=overlap)
     event = WebhookEvent(
         action=action,
         body=text,
