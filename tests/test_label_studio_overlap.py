@@ -7,6 +7,7 @@ re-annotation in 1.23.2 community" in docs/label-studio-notes.md for what these 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 
 import pytest
@@ -38,8 +39,11 @@ def annotators(ls_client):
 
 
 def _task(i: int) -> dict:
-    return {
-        "data": {
+    """A task carrying every $variable label_config.xml reads (Label Studio refuses fewer)."""
+    config = (REPO / "label_config.xml").read_text(encoding="utf-8")
+    data = {name: "" for name in re.findall(r'value="\$(\w+)"', config)}
+    data.update(
+        {
             "claim_uuid": f"overlap-{secrets.token_hex(6)}",
             "text": f"Exports rose {i + 3}% in 2023.",
             "context": "Previous sentence.",
@@ -48,7 +52,8 @@ def _task(i: int) -> dict:
             "speaker_label": "reporter",
             "score_label": "0.8",
         }
-    }
+    )
+    return {"data": data}
 
 
 @pytest.fixture
