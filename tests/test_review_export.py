@@ -103,3 +103,26 @@ def test_cli_export_writes_a_file(runner, client, reviewer, annotated, tmp_path)
     result = runner.invoke(args=["export", "--format", "jsonl", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text().splitlines()[0])["claim"]["uuid"] == annotated.uuid
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(client, reviewer, annotated):
+    from workbench.export.formats import _cell
+
+    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert _cell("-5 percent") == "'-5 percent" and _cell("Exports rose") == "Exports rose" and _cell(3) == 3
+    db.session.execute(sa.update(Claim).where(Claim.id == annotated.id).values(text="=1+1"))
+    db.session.commit()
+    verify(client, reviewer, annotated)
+    text = client.get("/api/v1/exports/verified-claims?format=csv", headers=reviewer.headers).get_data(
+        as_text=True
+    )
+    assert list(csv.DictReader(io.StringIO(text)))[0]["claim_text"] == "'=1+1"
+
+
+def test_until_includes_its_day(client, reviewer, annotated):
+    from datetime import UTC, datetime
+
+    verify(client, reviewer, annotated)
+    today = datetime.now(UTC).date().isoformat()
+    url = f"/api/v1/exports/verified-claims?format=jsonl&since={today}&until={today}"
+    assert len(client.get(url, headers=reviewer.headers).get_data(as_text=True).splitlines()) == 1

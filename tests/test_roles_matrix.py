@@ -108,7 +108,9 @@ def test_every_endpoint_checks_the_role(client, world, method, template, body, a
     for role, user in world["users"].items():
         status = call(client, method, path, body, user.headers).status_code
         if role in allowed:
-            assert status not in (401, 403), f"{role} should be allowed on {method} {path}, got {status}"
+            # 503: push and sync reach for Label Studio, which these unit tests do not run.
+            allowed_status = status not in (401, 403) and (status < 500 or status == 503)
+            assert allowed_status, f"{role} should be allowed on {method} {path}, got {status}"
         else:
             assert status == 403, f"{role} should be refused on {method} {path}, got {status}"
     assert call(client, method, path, body, {}).status_code == 401

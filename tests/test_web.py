@@ -37,6 +37,7 @@ def test_annotators_cannot_open_the_review_desk(client, annotator):
     sign_in(client, annotator)
     assert client.get("/review").status_code == 403
     assert client.get("/audit").status_code == 403
+    assert client.get("/claims/1").status_code == 403
     assert client.get("/").status_code == 200
 
 
@@ -96,3 +97,15 @@ def test_article_page_highlights_claims_and_escapes_text(client, admin):
     page = client.get(f"/articles/{article.id}")
     assert b"&lt;b&gt;9&lt;/b&gt;" in page.data and b"<b>9</b>" not in page.data
     assert b'class="claim' in page.data
+
+
+def test_an_empty_form_token_is_refused_even_before_any_page_set_one(client, reviewer):
+    article = make_article()
+    claim = labelled(client, next(c for c in article.claims if c.checkworthy), ["False", "False"])
+    client.post("/login?next=/health", data={"token": reviewer.token})  # signed in, no page rendered yet
+    response = client.post(
+        f"/claims/{claim.id}/decide",
+        data={"csrf": "", "action": "reject", "reason": "x", "claim_version": claim.version},
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Verdict)) == 0

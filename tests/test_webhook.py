@@ -133,3 +133,28 @@ def test_a_task_id_reused_in_another_project_is_placed_by_project(client, linked
     ambiguous = annotation_payload(22, 501)
     del ambiguous["project"], ambiguous["task"]["project"], ambiguous["annotation"]["project"]
     assert post(client, ambiguous).json["status"] == "unplaced"
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda a: a.update(result=5),
+        lambda a: a.update(result=[1, 2]),
+        lambda a: a["result"].append({"from_name": "confidence", "value": {"rating": "high"}}),
+        lambda a: a["result"].append({"from_name": "verdict", "value": {"choices": "False"}}),
+        lambda a: a.update(lead_time="slow"),
+    ],
+)
+def test_malformed_annotations_are_kept_and_refused(client, linked_claim, mutate):
+    body = annotation_payload(14, 501)
+    mutate(body["annotation"])
+    response = post(client, body)
+    assert response.status_code == 400 and "annotation 14" in response.json["message"]
+    assert db.session.scalar(sa.select(WebhookEvent.status)) == "malformed"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 0
+
+
+def test_a_verdict_off_the_published_scale_is_not_taken_as_one(client, linked_claim):
+    post(client, annotation_payload(15, 501, verdict="Pants on fire"))
+    row = db.session.scalar(sa.select(Annotation))
+    assert row.verdict is None and row.result[1]["value"]["choices"] == ["Pants on fire"]

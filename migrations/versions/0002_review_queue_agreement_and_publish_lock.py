@@ -33,6 +33,12 @@ def upgrade():
         batch_op.add_column(sa.Column("agreement", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("agreement_rank", sa.Integer(), nullable=False, server_default="3"))
         batch_op.add_column(sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
+    # Claims annotated before this migration keep their place: count their annotators now
+    # (agreement kinds are recomputed as annotations arrive; until then they rank last).
+    op.execute(
+        "UPDATE claims SET annotator_count = (SELECT count(DISTINCT a.annotator_ls_id) FROM annotations a "
+        "WHERE a.claim_id = claims.id AND a.was_cancelled = false)"
+    )
     op.create_index(
         "ix_claims_review_queue",
         "claims",

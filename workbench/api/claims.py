@@ -32,6 +32,14 @@ def claim_detail(claim_id: int):
         raise NotFound(f"no claim with id {claim_id}")
     body = ClaimDetailSchema().dump(claim)
     body["article"] = ArticleSchema().dump(claim.article)
+    if g.user.role == "annotator":
+        # Blind annotation: an annotator sees their own annotations only, and no verdicts.
+        own = g.user.label_studio_user_id
+        body["annotations"] = [
+            a for a in body["annotations"] if own is not None and a["annotator_ls_id"] == own
+        ]
+        body["verdicts"] = []
+        return body
     body["agreement_detail"] = claim_agreement(claim.annotations)
     body["earlier_verdicts"] = earlier_verdicts([claim.id]).get(claim.id, [])
     return body

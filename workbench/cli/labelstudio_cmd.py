@@ -74,5 +74,5 @@ def sync_command() -> None:
     result = service.sync()
     click.echo(
         f"checked {result.tasks_seen} tasks and {result.annotations_seen} annotations: "
-        f"repaired {result.repaired}, unplaced {result.unplaced}"
+        f"repaired {result.repaired}, unplaced {result.unplaced}, malformed {result.malformed}"
     )

@@ -52,6 +52,16 @@ def json_array(records: Iterable[dict]) -> Iterator[str]:
     yield "]\n"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """Neutralise text a spreadsheet would run as a formula (claims are quoted from the world)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_rows(records: Iterable[dict]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -72,7 +82,8 @@ def csv_rows(records: Iterable[dict]) -> Iterator[str]:
             for x in r["annotations"]
         )
         writer.writerow(
-            [
+            _cell(value)
+            for value in [
                 c["uuid"],
                 c["text"],
                 c["start"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,7 +61,8 @@ def _selection(filters: ExportFilters):
     if filters.since:
         stmt = stmt.where(Verdict.created_at >= filters.since)
     if filters.until:
-        stmt = stmt.where(Verdict.created_at < filters.until)
+        # Inclusive: verdicts recorded on the "until" day are in.
+        stmt = stmt.where(Verdict.created_at < filters.until + timedelta(days=1))
     return stmt
 
 

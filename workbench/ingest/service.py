@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from workbench import audit
 from workbench.db import db
@@ -123,8 +124,16 @@ def ingest_article(
         ingested_by_id=user_id,
         ingested_via=via,
     )
-    db.session.add(article)
-    db.session.flush()
+    try:
+        # A concurrent request may store the same text first: then answer with its article.
+        with db.session.begin_nested():
+            db.session.add(article)
+            db.session.flush()
+    except IntegrityError:
+        existing = db.session.scalar(sa.select(Article).where(Article.text_sha256 == digest))
+        if existing is None:
+            raise
+        return existing, False
 
     claims = []
     for extracted in extract_claims(item.text, threshold=threshold):

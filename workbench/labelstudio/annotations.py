@@ -30,14 +30,34 @@ class ParsedResult:
     rewritten_claim: str | None
 
 
-def _texts(item: dict) -> list[str]:
-    value = item.get("value") or {}
+class MalformedAnnotation(ValueError):
+    """An annotation whose result does not have the shape the labelling interface produces."""
+
+
+def _texts(value: dict) -> list[str]:
     text = value.get("text") or []
-    return [text] if isinstance(text, str) else [t for t in text if isinstance(t, str)]
+    if isinstance(text, str):
+        return [text]
+    if not isinstance(text, list):
+        raise MalformedAnnotation("a text area's 'text' is neither a string nor a list")
+    return [t for t in text if isinstance(t, str)]
 
 
-def parse_result(result: list[dict[str, Any]]) -> ParsedResult:
-    """Pick the labelling interface's fields (see label_config.xml) out of a result list."""
+def _first_choice(value: dict) -> str | None:
+    choices = value.get("choices") or []
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise MalformedAnnotation("'choices' must be a list of strings")
+    return choices[0] if choices else None
+
+
+def parse_result(result: Any) -> ParsedResult:
+    """Pick the labelling interface's fields (see label_config.xml) out of a result list.
+
+    Raises MalformedAnnotation when the shape is wrong. A verdict outside the published scale
+    is not taken as a verdict (the raw result keeps it).
+    """
+    if not isinstance(result, list):
+        raise MalformedAnnotation(f"'result' must be a list, not {type(result).__name__}")
     fields: dict[str, Any] = {
         "checkworthy": None,
         "verdict": None,
@@ -46,24 +66,30 @@ def parse_result(result: list[dict[str, Any]]) -> ParsedResult:
         "confidence": None,
         "rewritten_claim": None,
     }
-    for item in result or []:
+    for item in result:
         if not isinstance(item, dict):
-            continue
+            raise MalformedAnnotation("every result item must be an object")
         name = item.get("from_name")
         value = item.get("value") or {}
-        choices = value.get("choices") or []
-        if name == "checkworthy" and choices:
-            fields["checkworthy"] = choices[0] == "Check-worthy"
-        elif name == "verdict" and choices:
-            fields["verdict"] = choices[0] if choices[0] in RATINGS else choices[0]
+        if not isinstance(value, dict):
+            raise MalformedAnnotation(f"the value of {name!r} must be an object")
+        if name == "checkworthy":
+            choice = _first_choice(value)
+            fields["checkworthy"] = None if choice is None else choice == "Check-worthy"
+        elif name == "verdict":
+            choice = _first_choice(value)
+            fields["verdict"] = choice if choice in RATINGS else None
         elif name == "evidence":
-            fields["evidence_urls"] = [u for t in _texts(item) for u in _URL.findall(t)]
+            fields["evidence_urls"] = [u for t in _texts(value) for u in _URL.findall(t)]
         elif name == "rationale":
-            fields["rationale"] = "\n".join(_texts(item)) or None
+            fields["rationale"] = "\n".join(_texts(value)) or None
         elif name == "rewrite":
-            fields["rewritten_claim"] = "\n".join(_texts(item)) or None
+            fields["rewritten_claim"] = "\n".join(_texts(value)) or None
         elif name == "confidence" and value.get("rating") is not None:
-            fields["confidence"] = int(value["rating"])
+            rating = value["rating"]
+            if isinstance(rating, bool) or not isinstance(rating, int | float):
+                raise MalformedAnnotation("'rating' must be a number")
+            fields["confidence"] = int(rating)
     return ParsedResult(**fields)
 
 
@@ -156,7 +182,13 @@ def store_annotation(
         )
         or 0
     )
-    parsed = parse_result(annotation.get("result") or [])
+    parsed = parse_result(annotation.get("result") if annotation.get("result") is not None else [])
+    lead_time = annotation.get("lead_time")
+    if lead_time is not None and (isinstance(lead_time, bool) or not isinstance(lead_time, int | float)):
+        raise MalformedAnnotation("'lead_time' must be a number")
+    for stamp in ("created_at", "updated_at"):
+        if annotation.get(stamp) is not None and not isinstance(annotation[stamp], str):
+            raise MalformedAnnotation(f"'{stamp}' must be a string")
     who = annotator_id(annotation)
     email = annotator_email(annotation) or (email_lookup or {}).get(who or -1)
     if email is None and who is not None:
@@ -230,6 +262,13 @@ def _advance_claim(claim: Claim, overlap: int) -> None:
         claim.status in waiting and claim.annotator_count >= overlap
     ) or claim.status == ClaimStatus.NEEDS_REWORK:
         claim.status = ClaimStatus.ANNOTATED
-    # New evidence changes the claim: a reviewer deciding on the old state gets a 409.
-    claim.version += 1
-    claim.updated_at = utcnow()
+    # New evidence changes the claim: a reviewer deciding on the old state gets a 409. Bumped in
+    # SQL (version = version + 1) so a concurrent reviewer's conditional bump is never undone.
+    db.session.flush()
+    db.session.execute(
+        sa.update(Claim)
+        .where(Claim.id == claim.id)
+        .values(version=Claim.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(claim, ["version", "updated_at"])

@@ -16,7 +16,7 @@ from flask import current_app
 from workbench import audit
 from workbench.db import db
 from workbench.errors import LabelStudioError, WorkbenchError
-from workbench.labelstudio.annotations import find_claim, store_annotation
+from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
 from workbench.labelstudio.client import LabelStudioClient, client_from_config
 from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser, User
 from workbench.models.base import utcnow
@@ -215,12 +215,14 @@ def _record_links(
             for c, t in pairs
         ],
     )
+    # Guarded and relative: a claim that changed while Label Studio imported (a reviewer's
+    # decision, say) keeps its state; the version moves on from whatever it is now.
+    claims = Claim.__table__
     db.session.execute(
-        sa.update(Claim),
-        [
-            {"id": c.id, "status": ClaimStatus.IN_ANNOTATION, "version": c.version + 1, "updated_at": now}
-            for c, _ in pairs
-        ],
+        claims.update()
+        .where(claims.c.id == sa.bindparam("cid"), claims.c.status == ClaimStatus.QUEUED)
+        .values(status=ClaimStatus.IN_ANNOTATION, version=claims.c.version + 1, updated_at=now),
+        [{"cid": c.id} for c, _ in pairs],
     )
     audit.append_many(
         {
@@ -366,6 +368,7 @@ class SyncResult:
     annotations_seen: int = 0
     repaired: int = 0
     unplaced: int = 0
+    malformed: int = 0
 
 
 @own_client
@@ -375,6 +378,7 @@ def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
     overlap = current_app.config["ANNOTATION_OVERLAP"]
     emails = refresh_users(client)
     result = SyncResult()
+    db.session.commit()  # the user cache; hold no lock while paging through Label Studio
     for task in client.iter_tasks(pid):
         result.tasks_seen += 1
         annotations = task.get("annotations")
@@ -389,14 +393,20 @@ def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
                 result.unplaced += 1
                 continue
             annotation.setdefault("task", task["id"])
-            if (
-                store_annotation(
+            try:
+                stored = store_annotation(
                     claim, annotation, source="sync", project_id=pid, overlap=overlap, email_lookup=emails
                 )
-                is not None
-            ):
+            except MalformedAnnotation:
+                db.session.rollback()
+                result.malformed += 1
+                continue
+            if stored is not None:
                 result.repaired += 1
-    if result.repaired or result.unplaced:
+                # Commit task by task: webhooks (answered within Label Studio's 1 s) must not
+                # wait behind a long sync's open transaction.
+                db.session.commit()
+    if result.repaired or result.unplaced or result.malformed:
         audit.append(
             actor,
             "labelstudio.synced",
@@ -405,6 +415,7 @@ def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
             {
                 "repaired": result.repaired,
                 "unplaced": result.unplaced,
+                "malformed": result.malformed,
                 "annotations_seen": result.annotations_seen,
             },
         )

@@ -8,7 +8,7 @@ import json
 from workbench import audit
 from workbench.db import db
 from workbench.errors import Unauthorized
-from workbench.labelstudio.annotations import find_claim, store_annotation
+from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
 from workbench.models import WebhookEvent
 
 ANNOTATION_ACTIONS = {"ANNOTATION_CREATED", "ANNOTATION_UPDATED"}
@@ -66,7 +66,11 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
         return _keep(text, action, "unplaced", f"no claim is linked to Label Studio task {task_id!r}"), 200
 
     annotation.setdefault("task", task_id)
-    row = store_annotation(claim, annotation, source="webhook", project_id=project_id, overlap=overlap)
+    try:
+        row = store_annotation(claim, annotation, source="webhook", project_id=project_id, overlap=overlap)
+    except MalformedAnnotation as exc:
+        db.session.rollback()
+        return _keep(text, action, "malformed", f"annotation {annotation['id']}: {exc}"), 400
     event = WebhookEvent(
         action=action,
         body=text,

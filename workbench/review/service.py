@@ -148,6 +148,15 @@ def decide(claim_id: int, reviewer: User, data: dict[str, Any], *, send_back_hoo
         raise NotFound(f"no claim with id {claim_id}")
     if expected != claim.version:
         raise _stale(claim, expected)
+    if action not in ("publish", "reopen") and claim.status in (
+        ClaimStatus.EXTRACTED,
+        ClaimStatus.QUEUED,
+        ClaimStatus.IN_ANNOTATION,
+    ):
+        raise Conflict(
+            f"claim {claim_id} is {claim.status}: it has not reached review yet",
+            errors={"status": [claim.status]},
+        )
     if claim.published_at is not None and action != "reopen":
         raise Conflict(
             f"claim {claim_id}'s verdict is published; reopen it with a reason before changing it",

@@ -52,9 +52,9 @@ def csrf_token() -> str:
 @bp.before_request
 def check_csrf() -> None:
     """Refuse form posts that do not carry the session's token."""
-    if request.method == "POST":
-        sent = request.form.get("csrf", "")
-        if not hmac.compare_digest(sent, session.get("csrf", "")) and request.endpoint != "web.login":
+    if request.method == "POST" and request.endpoint != "web.login":
+        sent, expected = request.form.get("csrf", ""), session.get("csrf", "")
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
             abort(400, description="the form expired or did not come from this site; reload and try again")
 
 

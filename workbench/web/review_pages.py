@@ -58,7 +58,7 @@ def review_queue_page():
 
 
 @bp.get("/claims/<int:claim_id>")
-@login_required()
+@login_required("reviewer")
 def claim_page(claim_id: int):
     """Show a claim in context with its annotations side by side, its verdicts and its history."""
     claim = db.session.get(Claim, claim_id)
