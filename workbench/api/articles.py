@@ -11,7 +11,7 @@ from workbench.api.common import int_arg, json_body
 from workbench.auth import require_role
 from workbench.db import db
 from workbench.errors import NotFound
-from workbench.ingest import ingest_article, validate_input
+from workbench.ingest import ingest_raw
 from workbench.models import Article, Claim
 from workbench.schemas import ArticleDetailSchema, ArticleSchema, ClaimSchema
 
@@ -35,15 +35,8 @@ class ArticlesAPI(MethodView):
     def post(self):
         """Ingest an article: 201 with its claims, or 200 with the article already stored."""
         data = json_body()
-        item = validate_input(data, max_bytes=current_app.config["MAX_ARTICLE_BYTES"])
-        article, created = ingest_article(
-            item,
-            actor=g.user.email,
-            user_id=g.user.id,
-            via="api",
-            raw_input=data,
-            threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
-            match_threshold=current_app.config.get("MATCH_THRESHOLD"),
+        article, created = ingest_raw(
+            data, current_app.config, actor=g.user.email, user_id=g.user.id, via="api", raw_input=data
         )
         db.session.commit()
         return ArticleDetailSchema().dump(article), 201 if created else 200

@@ -70,7 +70,7 @@ def extract_command(path: str, fmt: str, threshold: float | None) -> None:
 def ingest_command(path: str, title, url, publisher, author, published) -> None:
     """Store the article in PATH, extract its claims and queue the check-worthy ones."""
     from workbench.db import db
-    from workbench.ingest import ingest_article, validate_input
+    from workbench.ingest import ingest_raw
 
     raw = {
         "text": read_article(path),
@@ -80,15 +80,13 @@ def ingest_command(path: str, title, url, publisher, author, published) -> None:
         "author": author,
         "published_at": published,
     }
-    item = validate_input(raw, max_bytes=current_app.config["MAX_ARTICLE_BYTES"])
-    article, created = ingest_article(
-        item,
+    article, created = ingest_raw(
+        raw,
+        current_app.config,
         actor="cli",
         user_id=None,
         via="cli",
         raw_input={**raw, "text": None, "path": str(Path(path).resolve())},
-        threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
-        match_threshold=current_app.config.get("MATCH_THRESHOLD"),
     )
     db.session.commit()
     queued = sum(1 for c in article.claims if c.status == "queued")

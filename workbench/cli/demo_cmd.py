@@ -29,7 +29,7 @@ def demo_command(article: str | None) -> None:
     from flask_migrate import upgrade
 
     from workbench.db import db
-    from workbench.ingest import ingest_article, validate_input
+    from workbench.ingest import ingest_raw
     from workbench.labelstudio import service
 
     upgrade()
@@ -45,15 +45,8 @@ def demo_command(article: str | None) -> None:
     else:
         meta = {}
     raw = {"text": path.read_text(encoding="utf-8"), **meta}
-    item = validate_input(raw, max_bytes=current_app.config["MAX_ARTICLE_BYTES"])
-    art, created = ingest_article(
-        item,
-        actor="demo",
-        user_id=None,
-        via="cli",
-        raw_input={**meta, "path": str(path)},
-        threshold=current_app.config["CHECKWORTHY_THRESHOLD"],
-        match_threshold=current_app.config.get("MATCH_THRESHOLD"),
+    art, created = ingest_raw(
+        raw, current_app.config, actor="demo", user_id=None, via="cli", raw_input={**meta, "path": str(path)}
     )
     db.session.commit()
     click.echo(f"{'ingested' if created else 'already had'} {path.name}: {len(art.claims)} claims")

@@ -207,6 +207,22 @@ def ingest_article(
     return article, True
 
 
+def ingest_raw(
+    raw: Any, config: dict[str, Any], *, actor: str, user_id: int | None, via: str, raw_input: dict[str, Any]
+) -> tuple[Article, bool]:
+    """Validate untrusted input and ingest it with the configured limits and thresholds."""
+    item = validate_input(raw, max_bytes=config["MAX_ARTICLE_BYTES"])
+    return ingest_article(
+        item,
+        actor=actor,
+        user_id=user_id,
+        via=via,
+        raw_input=raw_input,
+        threshold=config["CHECKWORTHY_THRESHOLD"],
+        match_threshold=config.get("MATCH_THRESHOLD"),
+    )
+
+
 def _header_date(value: str | None) -> date | None:
     if not value:
         return None
