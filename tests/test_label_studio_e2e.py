@@ -295,3 +295,20 @@ def test_two_blind_annotators_then_send_back_for_rework(ls_app, ls_client, clien
     )
     by_email = client.get(f"/api/v1/review/queue?annotator={email}", headers=reviewer.headers).json
     assert [i["id"] for i in by_email["items"]] == [claim_id]
+
+
+def test_bootstrap_audits_a_changed_labelling_config(ls_app, ls_client, tmp_path):
+    from workbench.models import AuditEvent
+
+    service.bootstrap(ls_client)
+    changed = tmp_path / "label_config.xml"
+    changed.write_text(
+        service.label_config_path().read_text().replace("Rationale", "Rationale (why)"), encoding="utf-8"
+    )
+    ls_app.config["LABEL_CONFIG_PATH"] = str(changed)
+    service.bootstrap(ls_client)
+    service.bootstrap(ls_client)  # nothing changes the second time
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "labelstudio.bootstrapped")
+    ).all()
+    assert [e.payload["label_config_changed"] for e in events] == [False, True]

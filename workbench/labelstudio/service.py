@@ -79,6 +79,7 @@ def bootstrap(client: LabelStudioClient, *, actor: str = "cli") -> BootstrapResu
     """Create or update the project and its webhook; running it twice creates nothing new."""
     config_text, config_hash = label_config()
     cfg = current_app.config
+    before = client.find_project(cfg["LABEL_STUDIO_PROJECT_TITLE"])
     project, created = client.ensure_project(
         cfg["LABEL_STUDIO_PROJECT_TITLE"],
         config_text,
@@ -95,7 +96,10 @@ def bootstrap(client: LabelStudioClient, *, actor: str = "cli") -> BootstrapResu
     result = BootstrapResult(int(project["id"]), created, webhook_id, webhook_created, config_hash)
     refresh_users(client)
     db.session.commit()
-    if created or webhook_created:
+    # Label Studio stores the config stripped of surrounding whitespace.
+    config_changed = before is not None and (before.get("label_config") or "").strip() != config_text.strip()
+    overlap_changed = before is not None and before.get("maximum_annotations") != cfg["ANNOTATION_OVERLAP"]
+    if created or webhook_created or config_changed or overlap_changed:
         audit.append(
             actor,
             "labelstudio.bootstrapped",
@@ -104,6 +108,9 @@ def bootstrap(client: LabelStudioClient, *, actor: str = "cli") -> BootstrapResu
             {
                 "project_created": created,
                 "webhook_created": webhook_created,
+                "label_config_changed": config_changed,
+                "maximum_annotations": cfg["ANNOTATION_OVERLAP"],
+                "maximum_annotations_changed": overlap_changed,
                 "webhook_url": webhook_url() if secret else None,
                 "label_config_sha256": config_hash,
             },
