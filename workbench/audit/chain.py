@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,13 +73,6 @@ def _digest(prev_hash: str, row: Any) -> str:
         row["payload_text"],
     )
     return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
-
-
-def event_hash(prev_hash: str, event: AuditEvent) -> str:
-    """Hash a stored event together with the hash of the one before it."""
-    row = {name: getattr(event, name) for name in _HASHED}
-    row["payload_text"] = canonical_json(event.payload)
-    return _digest(prev_hash, row)
 
 
 _HASHED = ("seq", "created_at", "actor", "action", "subject_type", "subject_id")
@@ -190,7 +183,6 @@ class VerifyReport:
     head_hash: str
     first_broken_seq: int | None = None
     reason: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -95,13 +95,11 @@ def parse_result(result: Any) -> ParsedResult:
 
 def annotator_id(annotation: dict[str, Any]) -> int | None:
     """Return the Label Studio user id of an annotation's author (an int or a nested object)."""
-    completed_by = annotation.get("completed_by")
-    if isinstance(completed_by, dict):
-        completed_by = completed_by.get("id")
-    return int(completed_by) if isinstance(completed_by, int | str) and str(completed_by).isdigit() else None
+    return _user_id(annotation.get("completed_by"))
 
 
 def _user_id(value: Any) -> int | None:
+    """Read a Label Studio user reference: an id, a numeric string or an object with an id."""
     if isinstance(value, dict):
         value = value.get("id")
     return int(value) if isinstance(value, int | str) and str(value).isdigit() else None

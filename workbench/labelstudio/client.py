@@ -324,30 +324,27 @@ class LabelStudioClient:
         May raise LabelStudioError.
         """
         wanted_actions = sorted(set(actions))
+        # Create and update send the same settings: the webhook ends up as asked either way.
+        settings = {
+            "url": url,
+            "headers": dict(headers),
+            "actions": wanted_actions,
+            "send_payload": True,
+            "send_for_all_actions": False,
+            "is_active": True,
+        }
         for hook in self.list_webhooks(project_id):
             if hook.get("url") != url:
                 continue
-            if (
-                (hook.get("headers") or {}) == dict(headers)
-                and sorted(hook.get("actions") or []) == wanted_actions
-                and hook.get("send_payload") is True
-                and hook.get("send_for_all_actions") is False
-                and hook.get("is_active") is True
-            ):
+            current = {name: hook.get(name) for name in settings}
+            current["headers"] = current["headers"] or {}
+            current["actions"] = sorted(current["actions"] or [])
+            if current == settings:
                 return hook, False
             hid = hook["id"]
             self._call(
                 f"update webhook {hid} of project {project_id}",
-                lambda hid=hid: self._sdk.webhooks.update(
-                    hid,
-                    url=url,
-                    headers=dict(headers),
-                    actions=wanted_actions,
-                    send_payload=True,
-                    send_for_all_actions=False,
-                    is_active=True,
-                    request_options=_WRITE,
-                ),
+                lambda hid=hid: self._sdk.webhooks.update(hid, **settings, request_options=_WRITE),
             )
             hook = self._raw(
                 f"get webhook {hid}",
@@ -357,14 +354,7 @@ class LabelStudioClient:
         created = self._raw(
             f"create webhook for project {project_id} to {url}",
             lambda: self._sdk.webhooks.with_raw_response.create(
-                project=project_id,
-                url=url,
-                headers=dict(headers),
-                actions=wanted_actions,
-                send_payload=True,
-                send_for_all_actions=False,
-                is_active=True,
-                request_options=_WRITE,
+                project=project_id, **settings, request_options=_WRITE
             ),
         )
         return created, True
