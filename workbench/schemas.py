@@ -63,10 +63,31 @@ class VerdictSchema(Schema):
     created_at = fields.DateTime()
 
 
-class ClaimSchema(Schema):
-    annotator_count = fields.Int()
-    agreement = fields.Str(allow_none=True)
-    published_at = fields.DateTime(allow_none=True)
+# Blind overlap: an annotator sees no other annotator's vote, count or agreement anywhere. The
+# annotator's shapes below hold only what says what a claim *is*; the full shapes, for reviewers
+# and admins, extend them with what tells of the annotation work and its review. A field added to
+# a full shape therefore stays hidden from annotators unless it is added to a blind shape on purpose.
+FULL_VIEW_ROLES = frozenset({"reviewer", "admin"})
+
+
+def sees_blind(role: str | None) -> bool:
+    """Whether a user of ``role`` gets the blind shapes (anyone but reviewers and admins)."""
+    return role not in FULL_VIEW_ROLES
+
+
+class BlindAnnotationSchema(AnnotationSchema):
+    """An annotator's own annotation: no version counter, and no other Label Studio user's id."""
+
+    class Meta:
+        exclude = ("version", "updated_by_ls_id")
+
+
+class BlindClaimSchema(Schema):
+    """A claim as an annotator sees it: no status, version, count, agreement or publication.
+
+    ``status`` (annotated/in_review say enough others answered), ``version`` and ``updated_at``
+    (bumped on every annotation's arrival) would each tell of other annotators' work.
+    """
 
     id = fields.Int()
     uuid = fields.Str()
@@ -85,11 +106,38 @@ class ClaimSchema(Schema):
     context_before = fields.Str()
     needs_rewrite = fields.Bool()
     resolving_context = fields.Str()
-    status = fields.Str()
-    version = fields.Int()
     extractor_version = fields.Str()
     created_at = fields.DateTime()
+
+
+class ClaimSchema(BlindClaimSchema):
+    """A claim as reviewers and admins see it."""
+
+    annotator_count = fields.Int()
+    agreement = fields.Str(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    status = fields.Str()
+    version = fields.Int()
     updated_at = fields.DateTime()
+
+
+class BlindClaimDetailSchema(BlindClaimSchema):
+    """A claim with the annotator's own annotations only (none without a Label Studio id)."""
+
+    link = fields.Nested(LinkSchema, allow_none=True)
+    annotations = fields.Method("_own_annotations")
+
+    _annotations = BlindAnnotationSchema(many=True)
+
+    def __init__(self, *args, annotator_ls_id: int | None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.annotator_ls_id = annotator_ls_id
+
+    def _own_annotations(self, claim) -> list[dict]:
+        own = self.annotator_ls_id
+        if own is None:
+            return []
+        return self._annotations.dump([a for a in claim.annotations if a.annotator_ls_id == own])
 
 
 class ClaimDetailSchema(ClaimSchema):
@@ -114,8 +162,14 @@ class ArticleSchema(Schema):
     created_at = fields.DateTime()
 
 
-class ArticleDetailSchema(ArticleSchema):
+class BlindArticleDetailSchema(ArticleSchema):
+    """An article with its text and its claims in the annotator's blind shape."""
+
     text = fields.Str()
+    claims = fields.List(fields.Nested(BlindClaimSchema))
+
+
+class ArticleDetailSchema(BlindArticleDetailSchema):
     claims = fields.List(fields.Nested(ClaimSchema))
 
 

@@ -13,7 +13,19 @@ from workbench.db import db
 from workbench.errors import NotFound
 from workbench.ingest import ingest_raw
 from workbench.models import Article, Claim
-from workbench.schemas import ArticleDetailSchema, ArticleSchema, ClaimSchema
+from workbench.schemas import (
+    ArticleDetailSchema,
+    ArticleSchema,
+    BlindArticleDetailSchema,
+    BlindClaimSchema,
+    ClaimSchema,
+    sees_blind,
+)
+
+# Built once: constructing a marshmallow schema costs more than dumping a page with it.
+# Annotators get the blind shapes (no other annotator's vote, count or agreement).
+_ARTICLE_DETAIL = {True: BlindArticleDetailSchema(), False: ArticleDetailSchema()}
+_CLAIMS = {True: BlindClaimSchema(many=True), False: ClaimSchema(many=True)}
 
 
 class ArticlesAPI(MethodView):
@@ -39,7 +51,7 @@ class ArticlesAPI(MethodView):
             data, current_app.config, actor=g.user.email, user_id=g.user.id, via="api", raw_input=data
         )
         db.session.commit()
-        return ArticleDetailSchema().dump(article), 201 if created else 200
+        return _ARTICLE_DETAIL[sees_blind(g.user.role)].dump(article), 201 if created else 200
 
 
 bp.add_url_rule("/articles", view_func=ArticlesAPI.as_view("articles"))
@@ -56,7 +68,7 @@ def _article(article_id: int) -> Article:
 @require_role("annotator", "reviewer")
 def article_detail(article_id: int):
     """Return an article with its text and claims."""
-    return ArticleDetailSchema().dump(_article(article_id))
+    return _ARTICLE_DETAIL[sees_blind(g.user.role)].dump(_article(article_id))
 
 
 @bp.get("/articles/<int:article_id>/claims")
@@ -65,4 +77,4 @@ def article_claims(article_id: int):
     """Return an article's claims in reading order."""
     _article(article_id)
     rows = db.session.scalars(sa.select(Claim).where(Claim.article_id == article_id).order_by(Claim.ordinal))
-    return {"items": ClaimSchema(many=True).dump(rows)}
+    return {"items": _CLAIMS[sees_blind(g.user.role)].dump(rows)}

@@ -16,10 +16,12 @@ from workbench.review import decide, history, record_verdict
 from workbench.review.agreement import claim_agreement
 from workbench.schemas import (
     ArticleSchema,
+    BlindClaimDetailSchema,
     ClaimDetailSchema,
     ReviewActionSchema,
     VerdictInputSchema,
     VerdictSchema,
+    sees_blind,
 )
 
 
@@ -30,16 +32,14 @@ def claim_detail(claim_id: int):
     claim = db.session.get(Claim, claim_id)
     if claim is None:
         raise NotFound(f"no claim with id {claim_id}")
+    if sees_blind(g.user.role):
+        # Blind overlap: the annotator's own annotations only, and nothing that tells of others'
+        # work (no count, agreement, status, version, verdicts or earlier verdicts).
+        body = BlindClaimDetailSchema(annotator_ls_id=g.user.label_studio_user_id).dump(claim)
+        body["article"] = ArticleSchema().dump(claim.article)
+        return body
     body = ClaimDetailSchema().dump(claim)
     body["article"] = ArticleSchema().dump(claim.article)
-    if g.user.role == "annotator":
-        # Blind annotation: an annotator sees their own annotations only, and no verdicts.
-        own = g.user.label_studio_user_id
-        body["annotations"] = [
-            a for a in body["annotations"] if own is not None and a["annotator_ls_id"] == own
-        ]
-        body["verdicts"] = []
-        return body
     body["agreement_detail"] = claim_agreement(claim.annotations)
     body["earlier_verdicts"] = earlier_verdicts([claim.id]).get(claim.id, [])
     return body
