@@ -14,6 +14,11 @@ from flask import g, request
 from workbench.db import db
 from workbench.errors import Forbidden, Unauthorized, ValidationError
 from workbench.models import ROLES, User
+from workbench.validation import check_text
+
+#: Longest email and display name a user may have (RFC 5321's 320; the users columns).
+EMAIL_MAX = 320
+NAME_MAX = 200
 
 
 def hash_token(token: str) -> str:
@@ -24,8 +29,20 @@ def hash_token(token: str) -> str:
 def create_user(email: str, role: str, name: str = "", *, actor: str = "system") -> tuple[User, str]:
     """Create a user and return it with its API token (the only time the token is visible)."""
     from workbench import audit
+    from workbench.audit.rows import attest
 
     email = (email or "").strip().lower()
+    name = (name or "").strip()
+    # The columns' lengths (users.email, users.name), checked here so every door gets a 422.
+    errors = {
+        field: [f"longer than {limit} characters"]
+        for field, value, limit in (("email", email, EMAIL_MAX), ("name", name, NAME_MAX))
+        if len(value) > limit
+    }
+    if errors:
+        raise ValidationError("too long: " + ", ".join(sorted(errors)), errors=errors)
+    check_text(email, "email")
+    check_text(name, "name")
     if "@" not in email:
         raise ValidationError(f"not an email address: {email!r}", errors={"email": ["invalid"]})
     if role not in ROLES:
@@ -38,7 +55,7 @@ def create_user(email: str, role: str, name: str = "", *, actor: str = "system")
     user = User(email=email, role=role, name=name, token_hash=hash_token(token))
     db.session.add(user)
     db.session.flush()
-    audit.append(actor, "user.created", "user", user.id, {"email": email, "role": role})
+    audit.append(actor, "user.created", "user", user.id, {"email": email, "role": role, "rows": attest(user)})
     return user, token
 
 

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from flask import current_app
 
+from workbench import locks
 from workbench.errors import NotFound, ValidationError, WorkbenchError
 
 QUEUE = "workbench"
 
 
-def _push(actor: str) -> dict[str, Any]:
+def _push(actor: str, job_id: str | None = None) -> dict[str, Any]:
     from workbench.labelstudio import service
 
-    return _plain(service.push(actor=actor))
+    return _plain(service.push(actor=actor, job_id=job_id))
 
 
-def _sync(actor: str) -> dict[str, Any]:
+def _sync(actor: str, job_id: str | None = None) -> dict[str, Any]:
     from workbench.labelstudio import service
 
-    return _plain(service.sync(actor=actor))
+    result = service.sync(actor=actor, job_id=job_id)
+    return {**_plain(result), "total_repaired": result.total_repaired}
 
 
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {"labelstudio.push": _push, "labelstudio.sync": _sync}
+# Jobs that run one at a time hold the lock of their name (workbench/locks.py).
+LOCKED = {"labelstudio.push", "labelstudio.sync"}
 
 
 def _plain(result: Any) -> dict[str, Any]:
@@ -47,9 +52,26 @@ def enqueue(name: str, **kwargs: Any) -> dict[str, Any]:
         raise ValidationError(f"unknown job {name!r}")
     if not current_app.config.get("REDIS_URL"):
         return {"id": None, "mode": "inline", "status": "finished", "result": JOBS[name](**kwargs)}
-    job = _queue().enqueue(
-        run_job, name, kwargs, job_timeout=3600, result_ttl=7 * 24 * 3600, failure_ttl=30 * 24 * 3600
-    )
+    job_id = uuid.uuid4().hex
+    if name in LOCKED:
+        # Taken here, so a second request answers 409 while the first is still queued; the
+        # worker adopts it by the job id and gives it back when the job ends.
+        locks.acquire(name, str(kwargs.get("actor") or "api"), job_id=job_id)
+        kwargs = {**kwargs, "job_id": job_id}
+    try:
+        job = _queue().enqueue(
+            run_job,
+            name,
+            kwargs,
+            job_id=job_id,
+            job_timeout=3600,
+            result_ttl=7 * 24 * 3600,
+            failure_ttl=30 * 24 * 3600,
+        )
+    except Exception:
+        if name in LOCKED:
+            locks.release(name, job_id)
+        raise
     return {"id": job.id, "mode": "rq", "status": job.get_status(), "result": None}
 
 
@@ -81,10 +103,10 @@ def status(job_id: str) -> dict[str, Any]:
 def run_job(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Entry point for RQ workers: build the app from the environment and run one job in it."""
     from workbench import create_app
-    from workbench.db import db
+    from workbench.db import db, writer
 
     app = create_app()
-    with app.app_context():
+    with app.app_context(), writer():
         try:
             return JOBS[name](**kwargs)
         except WorkbenchError:

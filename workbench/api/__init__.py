@@ -1,8 +1,28 @@
 """The REST API under /api/v1: thin views over the domain packages."""
 
-from flask import Blueprint
+from flask import Blueprint, g, request
+
+from workbench.db import mark_writer, unmark_writer
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# GET endpoints that write (an export appends its audit event before it streams).
+WRITING_GETS = {"api.export_verified_claims"}
+
+
+@bp.before_app_request
+def _mark_writers() -> None:
+    """Let requests that change data begin their SQLite transactions as the writer (db.py)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") or request.endpoint in WRITING_GETS:
+        g.writer_token = mark_writer()
+
+
+@bp.teardown_app_request
+def _unmark_writers(_exc: BaseException | None) -> None:
+    token = g.pop("writer_token", None)
+    if token is not None:
+        unmark_writer(token)
+
 
 from workbench.api import (  # noqa: E402,F401
     articles,

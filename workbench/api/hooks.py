@@ -53,6 +53,9 @@ def label_studio_hook_events():
             "detail": e.detail,
             "annotation_id": e.annotation_id,
             "body": e.body,
+            "body_length": e.body_length,
+            "body_sha256": e.body_sha256,
+            "body_stored_as": e.body_stored_as,
         }
         for e in rows
     ]

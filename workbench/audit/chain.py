@@ -199,7 +199,11 @@ def verify(batch_size: int = 10000) -> VerifyReport:
 
     Reads plain rows (no ORM objects) in batches: a million events verify in seconds.
     """
+    from workbench.audit.rows import rows_in
+
     expected_seq, prev, checked = 1, GENESIS_HASH, 0
+    # The newest digest each attested row was given, and the event that gave it.
+    attested: dict[str, tuple[int, str]] = {}
     columns = [getattr(AuditEvent, name) for name in (*_HASHED, "prev_hash", "hash")]
     # The payload exactly as stored (json, not jsonb, keeps the text), never re-encoded.
     columns.append(sa.cast(AuditEvent.payload, sa.Text).label("payload_text"))
@@ -229,6 +233,8 @@ def verify(batch_size: int = 10000) -> VerifyReport:
                     seq,
                     f"event {seq} was altered: its content no longer matches its hash",
                 )
+            for name, digest in (rows_in(row["payload_text"]) or {}).items():
+                attested[name] = (seq, digest)
             prev = row["hash"]
             expected_seq += 1
             checked += 1
@@ -247,4 +253,26 @@ def verify(batch_size: int = 10000) -> VerifyReport:
             f"the chain ends at event {checked} but its recorded head is event {head.seq}: "
             "the newest events were deleted, or the head was edited",
         )
+    broken = _check_rows(attested)
+    if broken is not None:
+        seq, reason = broken
+        return VerifyReport(False, checked, prev, seq, reason)
     return VerifyReport(True, checked, prev)
+
+
+def _check_rows(attested: dict[str, tuple[int, str]]) -> tuple[int | None, str] | None:
+    """Compare every attested row with the newest event that speaks for it; name the first that differs."""
+    from workbench.audit.rows import stored_digests
+
+    for name, digest in stored_digests():
+        event = attested.pop(name, None)
+        if event is None:
+            return None, f"row {name} has no audit event speaking for it (written outside the workbench?)"
+        if event[1] != digest:
+            return event[0], (
+                f"row {name} does not match audit event {event[0]}: it was changed without an audit event"
+            )
+    if attested:
+        name, (seq, _) = min(attested.items(), key=lambda item: item[1][0])
+        return seq, f"row {name}, attested by audit event {seq}, is missing: it was deleted"
+    return None

@@ -11,10 +11,22 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from workbench import audit
+from workbench.audit.rows import attest
 from workbench.db import db
 from workbench.errors import PayloadTooLarge, ValidationError
 from workbench.extraction import EXTRACTOR_VERSION, extract_claims, parse_header
 from workbench.models import Article, Claim, ClaimStatus
+from workbench.validation import check_json
+
+#: Longest value of each optional field, in characters: the articles table's column lengths.
+FIELD_LIMITS = {"title": 1000, "url": 2000, "publisher": 300, "author": 300}
+#: Column lengths of what the header parser and the extractor derive from the text.
+_DERIVED_LIMITS = {"title": 1000, "publisher": 300, "byline": 300, "dateline": 200, "speaker": 300}
+
+
+def _clip(value: str | None, field: str) -> str | None:
+    """Cut a value derived from the text to its column's length (a guess, never worth a 500)."""
+    return value[: _DERIVED_LIMITS[field]] if value else value
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,9 @@ def validate_input(data: Any, *, max_bytes: int) -> ArticleInput:
         raise ValidationError(
             "the body must be a JSON object with a 'text' field", errors={"_schema": ["not an object"]}
         )
+    # The same text rule as the API's JSON door (NUL, lone surrogates), so the CLI and the API
+    # refuse the same input with the same error, naming the same JSONPath.
+    check_json(data)
     errors: dict[str, list[str]] = {}
     text = data.get("text")
     if "text" not in data or text is None:
@@ -71,7 +86,7 @@ def validate_input(data: Any, *, max_bytes: int) -> ArticleInput:
             f"'text' is {size} bytes; the limit is {max_bytes} bytes", errors={"text": ["too large"]}
         )
     fields = {}
-    for name, limit in (("title", 1000), ("url", 2000), ("publisher", 300), ("author", 300)):
+    for name, limit in FIELD_LIMITS.items():
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             errors[name] = ["not a string"]
@@ -111,12 +126,12 @@ def ingest_article(
 
     header = parse_header(item.text)
     article = Article(
-        title=item.title or header.title,
+        title=item.title or _clip(header.title, "title"),
         url=item.url,
-        publisher=item.publisher or header.agency,
-        byline=item.author or header.byline,
+        publisher=item.publisher or _clip(header.agency, "publisher"),
+        byline=item.author or _clip(header.byline, "byline"),
         published_at=item.published_at or _header_date(header.published),
-        dateline=header.dateline,
+        dateline=_clip(header.dateline, "dateline"),
         text=item.text,
         text_sha256=digest,
         raw_input=raw_input,
@@ -147,7 +162,7 @@ def ingest_article(
                 start=extracted.start,
                 end=extracted.end,
                 paragraph_index=extracted.paragraph_index,
-                speaker=extracted.speaker,
+                speaker=_clip(extracted.speaker, "speaker"),
                 is_quote=extracted.is_quote,
                 checkworthiness=float(extracted.checkworthiness),
                 checkworthy=extracted.checkworthy,
@@ -176,6 +191,7 @@ def ingest_article(
                 "title": article.title,
                 "url": article.url,
                 "claims": len(claims),
+                "rows": attest(article),
             },
         }
     ]
@@ -193,6 +209,7 @@ def ingest_article(
                 "checkworthiness": c.checkworthiness,
                 "status": c.status,
                 "extractor_version": EXTRACTOR_VERSION,
+                "rows": attest(c),
             },
         }
         for c in claims

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from workbench import audit
+from workbench.audit.rows import attest
 from workbench.config import RATINGS
-from workbench.db import db
-from workbench.models import Annotation, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser
-from workbench.models.base import utcnow
+from workbench.db import db, lock_rows
+from workbench.models import Annotation, Claim, LabelStudioLink, LabelStudioUser
+from workbench.storable import MAX_ID, sanitize_json
 
 _URL = re.compile(r"https?://\S+")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
 @dataclass(frozen=True)
@@ -102,19 +106,59 @@ def _user_id(value: Any) -> int | None:
     """Read a Label Studio user reference: an id, a numeric string or an object with an id."""
     if isinstance(value, dict):
         value = value.get("id")
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def plausible_email(value: Any) -> str | None:
+    """Return ``value`` lower-cased when it looks like one e-mail address that fits the column."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower()
+    return value if len(value) <= 320 and _EMAIL.match(value) else None
 
 
 def annotator_email(annotation: dict[str, Any]) -> str | None:
-    """Return the author's email when the payload carries it."""
+    """Return the author's email when the payload carries it as an email field.
+
+    Label Studio's ``created_username`` ("first last email, id") is a display name, not an
+    address: the email comes from ``completed_by`` or from Label Studio's user list.
+    """
     completed_by = annotation.get("completed_by")
-    if isinstance(completed_by, dict) and completed_by.get("email"):
-        return str(completed_by["email"]).lower()
-    # Label Studio adds "created_username": "email, id" to serialised annotations.
-    username = annotation.get("created_username")
-    if isinstance(username, str) and "@" in username:
-        return username.split(",")[0].strip().lower()
+    if isinstance(completed_by, dict):
+        return plausible_email(completed_by.get("email"))
     return None
+
+
+def updated_key(value: Any, field: str = "updated_at") -> str:
+    """Put a Label Studio timestamp in one fixed UTC form that sorts as time does ("" when absent).
+
+    Raises MalformedAnnotation when it is not an ISO 8601 date-time.
+    """
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > 40:
+        raise MalformedAnnotation(f"'{field}' must be an ISO 8601 date-time of at most 40 characters")
+    try:
+        stamp = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise MalformedAnnotation(f"'{field}' is not an ISO 8601 date-time: {value[:40]!r}") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _bounded_id(value: Any, what: str, *, required: bool = False) -> int | None:
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise MalformedAnnotation(f"{what} must be an integer between 1 and {MAX_ID}")
+    return value
 
 
 def content_hash(annotation: dict[str, Any]) -> str:
@@ -162,45 +206,58 @@ def store_annotation(
 ) -> Annotation | None:
     """Store this version of the annotation unless it is already stored; return the new row or None.
 
-    Runs in a savepoint so a concurrent duplicate (webhook and sync racing) is
-    answered by the unique constraint, not by a second row.
+    Raises MalformedAnnotation (before writing anything) when a field has the wrong shape.
+    Strings the database cannot hold (NUL, lone surrogates) are replaced by U+FFFD first, the
+    same way for webhooks and sync, so both store the same version. The claim row is locked
+    while its state is derived again from its stored annotations: two annotators answering
+    at once both count.
     """
-    ls_id = int(annotation["id"])
+    annotation = sanitize_json(annotation)
+    ls_id = _bounded_id(annotation.get("id"), "annotation 'id'", required=True)
+    task_id = annotation.get("task")
+    if isinstance(task_id, dict):
+        task_id = task_id.get("id")
+    task_id = _bounded_id(task_id, "'task'")
+    parsed = parse_result(annotation.get("result") if annotation.get("result") is not None else [])
+    if parsed.confidence is not None and not 0 <= parsed.confidence <= 100:
+        raise MalformedAnnotation("'rating' (confidence) must be between 0 and 100")
+    lead_time = annotation.get("lead_time")
+    if lead_time is not None and (
+        isinstance(lead_time, bool) or not isinstance(lead_time, int | float) or not math.isfinite(lead_time)
+    ):
+        raise MalformedAnnotation("'lead_time' must be a finite number")
+    updated_key(annotation.get("created_at"), "created_at")  # validated, stored as sent
+    version_key = updated_key(annotation.get("updated_at"))
     digest = content_hash(annotation)
+    who = annotator_id(annotation)
+    email = annotator_email(annotation) or (email_lookup or {}).get(who or -1)
+
+    lock_rows(Claim, [claim.id])
     exists = db.session.scalar(
         sa.select(Annotation.id).where(
-            Annotation.ls_annotation_id == ls_id, Annotation.payload_sha256 == digest
+            Annotation.ls_annotation_id == ls_id,
+            Annotation.payload_sha256 == digest,
+            Annotation.ls_updated_key == version_key,
         )
     )
     if exists is not None:
         return None
+    if email is None and who is not None:
+        cached = db.session.get(LabelStudioUser, who)
+        email = cached.email if cached else None
     previous = (
         db.session.scalar(
             sa.select(sa.func.count()).select_from(Annotation).where(Annotation.ls_annotation_id == ls_id)
         )
         or 0
     )
-    parsed = parse_result(annotation.get("result") if annotation.get("result") is not None else [])
-    lead_time = annotation.get("lead_time")
-    if lead_time is not None and (isinstance(lead_time, bool) or not isinstance(lead_time, int | float)):
-        raise MalformedAnnotation("'lead_time' must be a number")
-    for stamp in ("created_at", "updated_at"):
-        if annotation.get(stamp) is not None and not isinstance(annotation[stamp], str):
-            raise MalformedAnnotation(f"'{stamp}' must be a string")
-    who = annotator_id(annotation)
-    email = annotator_email(annotation) or (email_lookup or {}).get(who or -1)
-    if email is None and who is not None:
-        cached = db.session.get(LabelStudioUser, who)
-        email = cached.email if cached else None
-    task_id = annotation.get("task")
-    if isinstance(task_id, dict):
-        task_id = task_id.get("id")
     row = Annotation(
         claim_id=claim.id,
         ls_annotation_id=ls_id,
-        ls_task_id=int(task_id) if task_id is not None else (claim.link.task_id if claim.link else 0),
+        ls_task_id=task_id if task_id is not None else (claim.link.task_id if claim.link else 0),
         ls_project_id=project_id,
         updated_by_ls_id=_user_id(annotation.get("updated_by")),
+        # The order versions arrived in; the current one is the newest by ls_updated_key.
         version=previous + 1,
         annotator_ls_id=who,
         annotator_email=email,
@@ -212,9 +269,10 @@ def store_annotation(
         confidence=parsed.confidence,
         rewritten_claim=parsed.rewritten_claim,
         was_cancelled=bool(annotation.get("was_cancelled")),
-        lead_time=annotation.get("lead_time"),
+        lead_time=lead_time,
         ls_created_at=annotation.get("created_at"),
         ls_updated_at=annotation.get("updated_at"),
+        ls_updated_key=version_key,
         source=source,
         payload_sha256=digest,
     )
@@ -225,7 +283,10 @@ def store_annotation(
     except IntegrityError:
         return None
 
-    _advance_claim(claim, overlap)
+    from workbench.review.state import refresh_state
+
+    # New evidence changes the claim: a reviewer deciding on the old state gets a 409.
+    refresh_state(claim, overlap, bump=True)
     audit.append(
         f"label-studio:{who}" if who is not None else "label-studio",
         "annotation.received",
@@ -235,38 +296,14 @@ def store_annotation(
             "annotation_id": row.id,
             "ls_annotation_id": ls_id,
             "version": row.version,
+            "ls_updated_at": version_key or None,
             "source": source,
             "annotator_ls_id": who,
             "annotator_email": email,
             "verdict": parsed.verdict,
             "payload_sha256": digest,
             "claim_status": claim.status,
+            "rows": attest(row, claim),
         },
     )
     return row
-
-
-def _advance_claim(claim: Claim, overlap: int) -> None:
-    """Refresh the claim's agreement; move it to ``annotated`` once enough annotators answered.
-
-    A claim sent back for rework returns to the queue with the next annotation version
-    that arrives (Label Studio was asked for one more annotation on its task).
-    """
-    from workbench.review.agreement import refresh_claim
-
-    refresh_claim(claim)
-    waiting = (ClaimStatus.QUEUED, ClaimStatus.IN_ANNOTATION)
-    if (
-        claim.status in waiting and claim.annotator_count >= overlap
-    ) or claim.status == ClaimStatus.NEEDS_REWORK:
-        claim.status = ClaimStatus.ANNOTATED
-    # New evidence changes the claim: a reviewer deciding on the old state gets a 409. Bumped in
-    # SQL (version = version + 1) so a concurrent reviewer's conditional bump is never undone.
-    db.session.flush()
-    db.session.execute(
-        sa.update(Claim)
-        .where(Claim.id == claim.id)
-        .values(version=Claim.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(claim, ["version", "updated_at"])

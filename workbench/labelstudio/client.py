@@ -317,11 +317,11 @@ class LabelStudioClient:
 
     def ensure_webhook(
         self, project_id: int, url: str, headers: dict[str, str], actions: list[str]
-    ) -> tuple[dict, bool]:
+    ) -> tuple[dict, str]:
         """Register (or bring up to date) the project's webhook to ``url``.
 
-        Returns ``(webhook, created)``; full payload, only for ``actions``.
-        May raise LabelStudioError.
+        Returns ``(webhook, what)``, ``what`` being "created", "updated" (it was changed or
+        disabled) or "unchanged"; full payload, only for ``actions``. May raise LabelStudioError.
         """
         wanted_actions = sorted(set(actions))
         # Create and update send the same settings: the webhook ends up as asked either way.
@@ -340,7 +340,7 @@ class LabelStudioClient:
             current["headers"] = current["headers"] or {}
             current["actions"] = sorted(current["actions"] or [])
             if current == settings:
-                return hook, False
+                return hook, "unchanged"
             hid = hook["id"]
             self._call(
                 f"update webhook {hid} of project {project_id}",
@@ -350,14 +350,14 @@ class LabelStudioClient:
                 f"get webhook {hid}",
                 lambda hid=hid: self._sdk.webhooks.with_raw_response.get(hid, request_options=_READ),
             )
-            return hook, False
+            return hook, "updated"
         created = self._raw(
             f"create webhook for project {project_id} to {url}",
             lambda: self._sdk.webhooks.with_raw_response.create(
                 project=project_id, **settings, request_options=_WRITE
             ),
         )
-        return created, True
+        return created, "created"
 
     # ------------------------------------------------------------------ tasks
 

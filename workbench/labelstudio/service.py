@@ -13,14 +13,21 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import current_app
 
-from workbench import audit
-from workbench.db import db
+from workbench import audit, locks
+from workbench.audit.rows import attest, attest_ids
+from workbench.db import begin_write, db, lock_rows
 from workbench.errors import LabelStudioError, WorkbenchError
-from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
+from workbench.labelstudio.annotations import (
+    MalformedAnnotation,
+    find_claim,
+    plausible_email,
+    store_annotation,
+)
 from workbench.labelstudio.client import LabelStudioClient, client_from_config
 from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser, User
 from workbench.models.base import utcnow
 from workbench.paragraphs import paragraph_context
+from workbench.storable import MAX_ID, sanitize_text
 
 R = TypeVar("R")
 
@@ -89,12 +96,12 @@ def bootstrap(client: LabelStudioClient, *, actor: str = "cli") -> BootstrapResu
     secret = cfg.get("WEBHOOK_SECRET")
     webhook_id, webhook_created = None, False
     if secret:
-        hook, webhook_created = client.ensure_webhook(
+        hook, what = client.ensure_webhook(
             int(project["id"]), webhook_url(), {WEBHOOK_HEADER: secret}, WEBHOOK_ACTIONS
         )
-        webhook_id = hook.get("id")
+        webhook_id, webhook_created = hook.get("id"), what == "created"
     result = BootstrapResult(int(project["id"]), created, webhook_id, webhook_created, config_hash)
-    refresh_users(client)
+    refresh_users(client, actor=actor)
     db.session.commit()
     # Label Studio stores the config stripped of surrounding whitespace.
     config_changed = before is not None and (before.get("label_config") or "").strip() != config_text.strip()
@@ -231,6 +238,7 @@ def _record_links(
         .values(status=ClaimStatus.IN_ANNOTATION, version=claims.c.version + 1, updated_at=now),
         [{"cid": c.id} for c, _ in pairs],
     )
+    rows = attest_ids("claim", [c.id for c, _ in pairs])
     audit.append_many(
         {
             "actor": actor,
@@ -243,6 +251,7 @@ def _record_links(
                 "task_id": t,
                 "label_config_sha256": config_hash,
                 "reconciled": reconciled,
+                "rows": {f"claim:{c.id}": rows[f"claim:{c.id}"]},
             },
         }
         for c, t in pairs
@@ -308,9 +317,32 @@ def _next_batch(after_id: int, size: int) -> _Batch | None:
     return batch
 
 
+PUSH_LOCK = "labelstudio.push"
+SYNC_LOCK = "labelstudio.sync"
+
+
 @own_client
 def push(
-    client: LabelStudioClient, *, actor: str = "cli", batch_size: int | None = None, limit: int | None = None
+    client: LabelStudioClient,
+    *,
+    actor: str = "cli",
+    batch_size: int | None = None,
+    limit: int | None = None,
+    job_id: str | None = None,
+) -> PushResult:
+    """Push queued claims, one push at a time: a second one at once gets Conflict (409)."""
+    pid = project_id(client)  # a Label Studio that cannot be used is said before anything else
+    with locks.held(PUSH_LOCK, actor, job_id=job_id):
+        return _push(client, pid, actor=actor, batch_size=batch_size, limit=limit)
+
+
+def _push(
+    client: LabelStudioClient,
+    pid: int,
+    *,
+    actor: str,
+    batch_size: int | None = None,
+    limit: int | None = None,
 ) -> PushResult:
     """Import queued claims in batches and record their task ids; never push a claim twice.
 
@@ -322,7 +354,6 @@ def push(
     """
     batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
     _, config_hash = label_config()
-    pid = project_id(client)
     result = PushResult(project_id=pid)
     result.reconciled = _reconcile_attempted(client, pid, actor, config_hash)
 
@@ -347,6 +378,7 @@ def push(
             _record_links(
                 list(zip(batch.pending, task_ids, strict=True)), pid, config_hash, actor, reconciled=False
             )
+            locks.renew(PUSH_LOCK)
             db.session.commit()
             result.pushed += len(batch.pending)
             result.batches += 1
@@ -376,15 +408,35 @@ class SyncResult:
     repaired: int = 0
     unplaced: int = 0
     malformed: int = 0
+    states_repaired: int = 0
+    repushed: int = 0
+    webhook_recreated: bool = False
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def total_repaired(self) -> int:
+        return self.repaired + self.states_repaired + self.repushed + int(self.webhook_recreated)
 
 
 @own_client
-def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
-    """Pull every annotation of the project and store the versions webhooks missed."""
-    pid = project_id(client)
+def sync(client: LabelStudioClient, *, actor: str = "sync", job_id: str | None = None) -> SyncResult:
+    """Reconcile with Label Studio, one sync at a time (a second one at once gets Conflict, 409).
+
+    Pulls every annotation and stores the versions webhooks missed; derives every pushed
+    claim's counts, agreement and status again from the stored rows; re-creates the webhook
+    if Label Studio lost or disabled it; links or re-pushes claims stuck as attempted.
+    Running it twice in a row, the second run repairs nothing.
+    """
+    pid = project_id(client)  # a Label Studio that cannot be used is said before anything else
+    with locks.held(SYNC_LOCK, actor, job_id=job_id):
+        return _sync(client, pid, actor=actor)
+
+
+def _sync(client: LabelStudioClient, pid: int, *, actor: str) -> SyncResult:
     overlap = current_app.config["ANNOTATION_OVERLAP"]
-    emails = refresh_users(client)
     result = SyncResult()
+    begin_write()
+    emails = refresh_users(client, actor=actor)
     db.session.commit()  # the user cache; hold no lock while paging through Label Studio
     for task in client.iter_tasks(pid):
         result.tasks_seen += 1
@@ -393,27 +445,34 @@ def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
             annotations = client.list_annotations(int(task["id"]))
         if not annotations:
             continue
-        claim = find_claim(int(task["id"]), task.get("data"), pid)
+        begin_write()
+        claim = find_claim(_task_id(task), task.get("data"), pid)
         for annotation in annotations:
             result.annotations_seen += 1
             if claim is None:
                 result.unplaced += 1
                 continue
-            annotation.setdefault("task", task["id"])
+            if isinstance(annotation, dict) and annotation.get("task") is None:
+                annotation = {**annotation, "task": task.get("id")}
             try:
                 stored = store_annotation(
                     claim, annotation, source="sync", project_id=pid, overlap=overlap, email_lookup=emails
                 )
-            except MalformedAnnotation:
-                db.session.rollback()
+            except (MalformedAnnotation, TypeError, ValueError, AttributeError) as exc:
+                # Recorded in the report and the audit event; the rest is still reconciled.
                 result.malformed += 1
+                result.skipped.append(f"task {task.get('id')!r}, annotation {_ann_id(annotation)!r}: {exc}")
                 continue
             if stored is not None:
                 result.repaired += 1
-                # Commit task by task: webhooks (answered within Label Studio's 1 s) must not
-                # wait behind a long sync's open transaction.
-                db.session.commit()
-    if result.repaired or result.unplaced or result.malformed:
+        # Commit task by task: webhooks (answered within Label Studio's 1 s) must not wait
+        # behind a long sync's open transaction.
+        db.session.commit()
+    result.states_repaired = reconcile_states(overlap, actor=actor)
+    result.webhook_recreated = _ensure_webhook(client, pid, actor=actor)
+    result.repushed = _repush_attempted(client, pid, actor=actor)
+    begin_write()
+    if result.total_repaired or result.unplaced or result.malformed:
         audit.append(
             actor,
             "labelstudio.synced",
@@ -421,8 +480,12 @@ def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
             pid,
             {
                 "repaired": result.repaired,
+                "states_repaired": result.states_repaired,
+                "repushed": result.repushed,
+                "webhook_recreated": result.webhook_recreated,
                 "unplaced": result.unplaced,
                 "malformed": result.malformed,
+                "skipped": result.skipped[:100],
                 "annotations_seen": result.annotations_seen,
             },
         )
@@ -430,42 +493,153 @@ def sync(client: LabelStudioClient, *, actor: str = "sync") -> SyncResult:
     return result
 
 
-def refresh_users(client: LabelStudioClient) -> dict[int, str]:
-    """Cache Label Studio's users (one call) and return their emails by id."""
-    emails: dict[int, str] = {}
-    for user in client.list_users():
-        if not user.get("email"):
-            continue
-        uid, email = int(user["id"]), str(user["email"]).lower()
-        emails[uid] = email
-        row = db.session.get(LabelStudioUser, uid)
-        if row is None:
-            db.session.add(
-                LabelStudioUser(
-                    id=uid,
-                    email=email,
-                    first_name=user.get("first_name") or "",
-                    last_name=user.get("last_name") or "",
+def _task_id(task: dict[str, Any]) -> int | None:
+    value = task.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ann_id(annotation: Any) -> Any:
+    return annotation.get("id") if isinstance(annotation, dict) else None
+
+
+def reconcile_states(overlap: int, *, actor: str = "sync") -> int:
+    """Derive every claim's counts, agreement and status again from its stored rows; return how
+    many were wrong. Each repair is its own transaction, with the claim row locked."""
+    from workbench.models import Annotation
+    from workbench.review.state import refresh_state
+
+    candidates = list(
+        db.session.scalars(
+            sa.select(Claim.id)
+            .where(
+                sa.or_(
+                    sa.exists().where(LabelStudioLink.claim_id == Claim.id),
+                    sa.exists().where(Annotation.claim_id == Claim.id),
                 )
             )
-        elif row.email != email:
-            row.email, row.fetched_at = email, utcnow()
+            .order_by(Claim.id)
+        )
+    )
+    db.session.commit()
+    repaired = 0
+    for claim_id in candidates:
+        begin_write()
+        lock_rows(Claim, [claim_id])
+        claim = db.session.get(Claim, claim_id)
+        changes = refresh_state(claim, overlap, bump=False)
+        if changes:
+            repaired += 1
+            audit.append(
+                actor,
+                "claim.reconciled",
+                "claim",
+                claim.id,
+                {"changes": changes, "claim_version": claim.version, "rows": attest(claim)},
+            )
+            db.session.commit()
+        else:
+            db.session.rollback()
+    return repaired
+
+
+def _ensure_webhook(client: LabelStudioClient, pid: int, *, actor: str) -> bool:
+    """Re-create the webhook when Label Studio lost or disabled it; say whether it had to."""
+    secret = current_app.config.get("WEBHOOK_SECRET")
+    if not secret:
+        return False
+    hook, what = client.ensure_webhook(pid, webhook_url(), {WEBHOOK_HEADER: secret}, WEBHOOK_ACTIONS)
+    changed = what != "unchanged"
+    if changed:
+        begin_write()
+        audit.append(
+            actor,
+            "labelstudio.webhook_recreated",
+            "project",
+            pid,
+            {"webhook_id": hook.get("id"), "url": webhook_url(), "what": what},
+        )
+        db.session.commit()
+    return changed
+
+
+def _repush_attempted(client: LabelStudioClient, pid: int, *, actor: str) -> int:
+    """Link or push again the claims whose push was attempted but never recorded."""
+    stuck = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Claim)
+        .where(Claim.status.in_(PUSHABLE), Claim.push_attempted_at.is_not(None))
+        .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+    )
+    db.session.commit()
+    if not stuck:
+        return 0
+    try:
+        with locks.held(PUSH_LOCK, actor):
+            result = _push(client, pid, actor=actor, limit=stuck)
+    except WorkbenchError as exc:
+        if exc.status != 409:
+            raise
+        return 0  # a push is running: it takes them
+    return result.reconciled + result.pushed
+
+
+def refresh_users(client: LabelStudioClient, *, actor: str = "sync") -> dict[int, str]:
+    """Cache Label Studio's users (one call), map workbench users to them by email, and audit
+    each change; return their emails by id. The caller commits."""
+    emails: dict[int, str] = {}
+    for user in client.list_users():
+        email = plausible_email(user.get("email"))
+        uid = user.get("id")
+        if email is None or not isinstance(uid, int) or isinstance(uid, bool) or not 0 < uid <= MAX_ID:
+            continue
+        emails[uid] = email
+        names = {
+            "email": email,
+            "first_name": sanitize_text(str(user.get("first_name") or ""))[:200],
+            "last_name": sanitize_text(str(user.get("last_name") or ""))[:200],
+        }
+        row = db.session.get(LabelStudioUser, uid)
+        if row is None:
+            row = LabelStudioUser(id=uid, **names)
+            db.session.add(row)
+        elif any(getattr(row, k) != v for k, v in names.items()):
+            for k, v in names.items():
+                setattr(row, k, v)
+            row.fetched_at = utcnow()
+        else:
+            continue
+        audit.append(
+            actor, "labelstudio.user_cached", "label_studio_user", uid, {**names, "rows": attest(row)}
+        )
     # Label Studio users are workbench users with the same email.
-    for user in db.session.scalars(sa.select(User).where(User.email.in_(list(emails.values())))):
-        ls_id = next(i for i, e in emails.items() if e == user.email)
-        if user.label_studio_user_id != ls_id:
-            user.label_studio_user_id = ls_id
+    by_email = {e: i for i, e in emails.items()}
+    for user in db.session.scalars(sa.select(User).where(User.email.in_(list(by_email)))):
+        _map_user(user, by_email[user.email], actor=actor)
     db.session.flush()
     return emails
 
 
-def resolve_user(user: User, client: LabelStudioClient | None = None) -> int | None:
+def _map_user(user: User, ls_id: int | None, *, actor: str) -> None:
+    """Record the workbench user's Label Studio id, with its audit event, when it changed."""
+    if user.label_studio_user_id == ls_id:
+        return
+    before, user.label_studio_user_id = user.label_studio_user_id, ls_id
+    audit.append(
+        actor,
+        "user.label_studio_mapped",
+        "user",
+        user.id,
+        {"email": user.email, "label_studio_user_id": ls_id, "before": before, "rows": attest(user)},
+    )
+
+
+def resolve_user(user: User, client: LabelStudioClient | None = None, *, actor: str = "cli") -> int | None:
     """Find the workbench user's Label Studio id by email and cache it (None: no such user there)."""
     if client is None:
         with get_client() as own:
-            return resolve_user(user, own)
+            return resolve_user(user, own, actor=actor)
     found = client.find_user_by_email(user.email)
-    user.label_studio_user_id = int(found["id"]) if found else None
+    _map_user(user, int(found["id"]) if found else None, actor=actor)
     return user.label_studio_user_id
 
 

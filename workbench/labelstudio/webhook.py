@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 
@@ -10,8 +11,10 @@ from workbench.db import db
 from workbench.errors import Unauthorized
 from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
 from workbench.models import WebhookEvent
+from workbench.storable import MAX_ID, sanitize_text, storable_body
 
 ANNOTATION_ACTIONS = {"ANNOTATION_CREATED", "ANNOTATION_UPDATED"}
+_ACTION_MAX = 100
 
 
 def check_secret(configured: str | None, presented: str | None) -> None:
@@ -22,25 +25,81 @@ def check_secret(configured: str | None, presented: str | None) -> None:
         raise Unauthorized("missing or wrong webhook secret header")
 
 
-def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
-    """Record a delivery and act on it; return the stored event and the HTTP status to answer."""
-    text = body.decode("utf-8", errors="replace")
+class _Delivery:
+    """One delivery as received, and the form it is kept in."""
+
+    def __init__(self, body: bytes):
+        self.text, self.stored_as = storable_body(body)
+        self.length = len(body)
+        self.sha256 = hashlib.sha256(body).hexdigest()
+
+    def keep(self, action: str | None, status: str, detail: str, annotation_id: int | None = None):
+        if action is not None:
+            action = sanitize_text(action)
+            if len(action) > _ACTION_MAX:
+                detail += f" (its action, {len(action)} characters long, is kept cut to {_ACTION_MAX})"
+                action = action[:_ACTION_MAX]
+        if self.stored_as != "as_sent":
+            detail += f"; the body is kept {self.stored_as} (sha256 and length are of the body as sent)"
+        event = WebhookEvent(
+            action=action,
+            body=self.text,
+            body_length=self.length,
+            body_sha256=self.sha256,
+            body_stored_as=self.stored_as,
+            status=status,
+            detail=detail,
+            annotation_id=annotation_id,
+        )
+        db.session.add(event)
+        return event
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse(text: str):
+    """Parse strict JSON (no NaN or Infinity); say why not in one line."""
     try:
-        payload = json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant), None
     except json.JSONDecodeError as exc:
-        return _keep(text, None, "malformed", f"body is not JSON: {exc.msg} at position {exc.pos}"), 400
+        return None, f"body is not JSON: {exc.msg} at position {exc.pos}"
+    except ValueError as exc:
+        return None, f"body is not JSON: {exc}"
+    except RecursionError:
+        return None, "body is not usable JSON: nested too deeply"
+
+
+def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
+    """Record a delivery and act on it; return the stored event and the HTTP status to answer.
+
+    Every delivery is kept, whatever it carries: an annotation that cannot be stored is kept
+    as the event ``malformed`` (400), one that cannot be placed as ``unplaced``, and a body
+    that cannot be stored as sent is kept escaped, with the original's length and sha256.
+    """
+    delivery = _Delivery(body)
+    payload, problem = _parse(delivery.text) if delivery.stored_as == "as_sent" else (None, None)
+    if problem is None and delivery.stored_as != "as_sent":
+        problem = "body is not UTF-8 JSON without NUL bytes"
+    if problem is not None:
+        return _commit(delivery.keep(None, "malformed", problem)), 400
     if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
-        return _keep(text, None, "malformed", "body is not an object with an 'action' string"), 400
+        return _commit(delivery.keep(None, "malformed", "body is not an object with an 'action' string")), 400
     action = payload["action"]
 
     if action == "ANNOTATIONS_DELETED":
-        ids = [a.get("id") for a in payload.get("annotations") or [] if isinstance(a, dict)]
-        event = _keep(
-            text,
+        ids = [
+            a.get("id")
+            for a in payload.get("annotations") or []
+            if isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a.get("id"), bool)
+        ]
+        event = delivery.keep(
             action,
             "recorded",
             f"Label Studio deleted annotations {ids}; the workbench keeps every stored version",
         )
+        db.session.flush()
         audit.append(
             "label-studio",
             "annotation.deleted_in_label_studio",
@@ -48,43 +107,48 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
             event.id,
             {"ls_annotation_ids": ids},
         )
-        db.session.commit()
-        return event, 200
+        return _commit(event), 200
     if action not in ANNOTATION_ACTIONS:
-        return _keep(text, action, "unknown_action", f"no handler for action {action!r}"), 200
+        return _commit(delivery.keep(action, "unknown_action", "no handler for this action")), 200
 
     annotation = payload.get("annotation")
-    if not isinstance(annotation, dict) or not isinstance(annotation.get("id"), int):
-        return _keep(text, action, "malformed", "no 'annotation' object with an integer 'id'"), 400
+    if not isinstance(annotation, dict):
+        return _commit(delivery.keep(action, "malformed", "no 'annotation' object")), 400
     task = payload.get("task") if isinstance(payload.get("task"), dict) else {}
-    task_id = task.get("id") or annotation.get("task")
+    task_id = _id(task.get("id")) or _id(annotation.get("task"))
     project = payload.get("project") if isinstance(payload.get("project"), dict) else {}
-    project_id = project.get("id") or task.get("project") or annotation.get("project")
-    project_id = int(project_id) if isinstance(project_id, int) else None
-    claim = find_claim(int(task_id) if isinstance(task_id, int) else None, task.get("data"), project_id)
+    project_id = _id(project.get("id")) or _id(task.get("project")) or _id(annotation.get("project"))
+    data = task.get("data") if isinstance(task.get("data"), dict) else None
+    claim = find_claim(task_id, data, project_id)
     if claim is None:
-        return _keep(text, action, "unplaced", f"no claim is linked to Label Studio task {task_id!r}"), 200
+        return _commit(
+            delivery.keep(action, "unplaced", f"no claim is linked to Label Studio task {task_id}")
+        ), 200
 
-    annotation.setdefault("task", task_id)
+    if annotation.get("task") is None:
+        annotation = {**annotation, "task": task_id}
     try:
+        # Raises before it writes anything, so a malformed delivery is kept on its own.
         row = store_annotation(claim, annotation, source="webhook", project_id=project_id, overlap=overlap)
     except MalformedAnnotation as exc:
-        db.session.rollback()
-        return _keep(text, action, "malformed", f"annotation {annotation['id']}: {exc}"), 400
-    event = WebhookEvent(
-        action=action,
-        body=text,
-        status="processed" if row else "duplicate",
-        detail=None if row else "this annotation version was already stored",
+        return _commit(delivery.keep(action, "malformed", f"annotation {annotation.get('id')!r}: {exc}")), 400
+    event = delivery.keep(
+        action,
+        "processed" if row else "duplicate",
+        "" if row else "this annotation version was already stored",
         annotation_id=row.id if row else None,
     )
-    db.session.add(event)
-    db.session.commit()
-    return event, 200
+    event.detail = event.detail or None
+    return _commit(event), 200
 
 
-def _keep(text: str, action: str | None, status: str, detail: str) -> WebhookEvent:
-    event = WebhookEvent(action=action, body=text, status=status, detail=detail)
-    db.session.add(event)
+def _id(value) -> int | None:
+    """A Label Studio id from a payload, or None when it is absent or cannot be one."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
+def _commit(event: WebhookEvent) -> WebhookEvent:
     db.session.commit()
     return event

@@ -20,8 +20,11 @@ class Annotation(db.Model):
 
     __tablename__ = "annotations"
     __table_args__ = (
-        # The same content of the same annotation is stored once, however often it is delivered.
-        sa.UniqueConstraint("ls_annotation_id", "payload_sha256", name="uq_annotations_ls_id_hash"),
+        # A version is the annotation's content as Label Studio stamped it (updated_at): delivered
+        # again, it is stored once; changed back to earlier content later, it is a new version.
+        sa.UniqueConstraint(
+            "ls_annotation_id", "payload_sha256", "ls_updated_key", name="uq_annotations_version"
+        ),
         sa.Index("ix_annotations_claim_id", "claim_id"),
         # The queue's rating and annotator filters are semi-joins on these.
         sa.Index("ix_annotations_verdict_claim", "verdict", "claim_id"),
@@ -49,6 +52,9 @@ class Annotation(db.Model):
     lead_time: Mapped[float | None]
     ls_created_at: Mapped[str | None] = mapped_column(sa.String(40))
     ls_updated_at: Mapped[str | None] = mapped_column(sa.String(40))
+    # Label Studio's updated_at in one fixed UTC form ("" when absent): sorts as time does, so
+    # the current version is the newest by Label Studio's clock, never by arrival order.
+    ls_updated_key: Mapped[str] = mapped_column(sa.String(32), default="")
     source: Mapped[str] = mapped_column(sa.String(10))  # "webhook" or "sync"
     payload_sha256: Mapped[str] = mapped_column(sa.String(64))
     received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
@@ -65,7 +71,12 @@ class WebhookEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     action: Mapped[str | None] = mapped_column(sa.String(100))
     body: Mapped[str] = mapped_column(sa.Text)
-    # processed | duplicate | unplaced | unknown_action | malformed
+    # The delivery as received: its length in bytes and sha256, and whether ``body`` holds it
+    # as sent or an escaped form (bytes the database cannot store, such as NUL, are escaped).
+    body_length: Mapped[int | None]
+    body_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    body_stored_as: Mapped[str] = mapped_column(sa.String(20), default="as_sent")
+    # processed | duplicate | unplaced | unknown_action | malformed | recorded
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
     detail: Mapped[str | None] = mapped_column(sa.Text)
     annotation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("annotations.id"))

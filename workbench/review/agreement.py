@@ -32,9 +32,13 @@ class Vote:
 
 
 def current_votes(annotations: Iterable[Annotation]) -> dict[int, Annotation]:
-    """Return each annotator's current annotation: the newest version of their newest annotation."""
+    """Return each annotator's current annotation: the newest version of their newest annotation.
+
+    A version is newer by Label Studio's ``updated_at`` (``ls_updated_key``), never by the order
+    deliveries arrived in; versions stamped alike fall back to arrival order.
+    """
     latest: dict[int, Annotation] = {}
-    for a in sorted(annotations, key=lambda a: (a.ls_annotation_id, a.version)):
+    for a in sorted(annotations, key=lambda a: (a.ls_annotation_id, a.ls_updated_key or "", a.id or 0)):
         if a.annotator_ls_id is None:
             continue
         if a.was_cancelled:
@@ -66,15 +70,6 @@ def claim_agreement(annotations: Iterable[Annotation]) -> dict[str, Any]:
     kind, votes = classify([a.verdict for a in current.values() if a.verdict])
     leading = max(votes, key=votes.get) if votes else None
     return {"kind": kind, "votes": votes, "leading": leading, "annotators": len(current)}
-
-
-def refresh_claim(claim: Claim) -> None:
-    """Recompute the claim's stored annotator count and agreement (the queue sorts on them)."""
-    annotations = db.session.scalars(sa.select(Annotation).where(Annotation.claim_id == claim.id))
-    summary = claim_agreement(annotations)
-    claim.annotator_count = summary["annotators"]
-    claim.agreement = summary["kind"]
-    claim.agreement_rank = RANK[summary["kind"]]
 
 
 def _alpha(matrix: np.ndarray, level: str) -> float | None:

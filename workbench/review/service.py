@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from workbench import audit
+from workbench.audit.rows import attest
 from workbench.db import db
 from workbench.errors import Conflict, NotFound, ValidationError
 from workbench.models import Annotation, AuditEvent, Claim, ClaimStatus, LabelStudioUser, User, Verdict
@@ -28,7 +29,15 @@ class QueueFilters:
 
 
 def _annotator_id(value: str) -> int:
-    if value.isdigit():
+    from workbench.validation import MAX_INT
+
+    value = value.strip()
+    if value.isascii() and value.isdigit():  # str.isdigit() also takes "²", which int() refuses
+        if len(value.lstrip("0")) > len(str(MAX_INT)) or int(value) > MAX_INT:
+            raise ValidationError(
+                f"annotator id {value[:40]} is too large (at most {MAX_INT})",
+                errors={"annotator": ["out of range"]},
+            )
         return int(value)
     email = value.strip().lower()
     found = db.session.scalar(sa.select(LabelStudioUser.id).where(LabelStudioUser.email == email))
@@ -281,6 +290,7 @@ def decide(claim_id: int, reviewer: User, data: dict[str, Any], *, send_back_hoo
             "annotation_ids": verdict.annotation_ids,
             "status": claim.status,
             "claim_version": claim.version,
+            "rows": attest(verdict, claim),
         },
     )
     return verdict

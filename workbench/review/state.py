@@ -1,0 +1,98 @@
+"""A claim's derived state: counts, agreement and status, recomputed from its stored rows.
+
+Nothing here adds to a stored value read earlier: the claim row is locked (``lock_rows``) and
+its state derived again from every annotation and verdict, so two deliveries at once, a
+version that arrives late, or a lost webhook repaired by sync all end in the same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from workbench.db import db
+from workbench.models import Annotation, Claim, ClaimStatus, LabelStudioLink, Verdict
+from workbench.models.base import as_utc, utcnow
+from workbench.review.agreement import RANK, claim_agreement
+
+_DECIDED = {
+    "accept": ClaimStatus.VERIFIED,
+    "override": ClaimStatus.VERIFIED,
+    "publish": ClaimStatus.VERIFIED,
+    "reject": ClaimStatus.REJECTED,
+    "reopen": ClaimStatus.IN_REVIEW,
+}
+
+
+@dataclass(frozen=True)
+class DerivedState:
+    status: str
+    annotator_count: int
+    agreement: str | None
+    agreement_rank: int
+
+    def of(self, claim: Claim) -> DerivedState:
+        return DerivedState(claim.status, claim.annotator_count, claim.agreement, claim.agreement_rank)
+
+
+def derive(
+    claim: Claim,
+    annotations: Sequence[Annotation],
+    latest_verdict: Verdict | None,
+    *,
+    linked: bool,
+    overlap: int,
+) -> DerivedState:
+    """Say what the claim's state must be, given its stored annotations and newest verdict."""
+    summary = claim_agreement(annotations)
+    count, kind = summary["annotators"], summary["kind"]
+    status = claim.status
+    if latest_verdict is not None and latest_verdict.decision in _DECIDED:
+        status = _DECIDED[latest_verdict.decision]
+    elif latest_verdict is not None and latest_verdict.decision == "send_back":
+        sent = as_utc(latest_verdict.created_at)
+        newer = any(as_utc(a.received_at) > sent for a in annotations)  # type: ignore[operator]
+        status = ClaimStatus.ANNOTATED if newer else ClaimStatus.NEEDS_REWORK
+    elif linked or annotations:
+        status = ClaimStatus.ANNOTATED if count >= overlap else ClaimStatus.IN_ANNOTATION
+    return DerivedState(status, count, kind, RANK[kind])
+
+
+def _inputs(claim: Claim) -> tuple[list[Annotation], Verdict | None, bool]:
+    annotations = list(db.session.scalars(sa.select(Annotation).where(Annotation.claim_id == claim.id)))
+    latest = db.session.scalar(
+        sa.select(Verdict).where(Verdict.claim_id == claim.id).order_by(Verdict.version.desc()).limit(1)
+    )
+    linked = db.session.scalar(sa.select(LabelStudioLink.id).where(LabelStudioLink.claim_id == claim.id))
+    return annotations, latest, linked is not None
+
+
+def refresh_state(claim: Claim, overlap: int, *, bump: bool) -> dict[str, Any]:
+    """Derive the (locked) claim's state again and store it; return what changed, field by field.
+
+    The version moves on in SQL (``version + 1``) when ``bump`` is set or anything changed, so
+    a reviewer's conditional bump is never undone and a stale page gets its 409.
+    """
+    annotations, latest, linked = _inputs(claim)
+    new = derive(claim, annotations, latest, linked=linked, overlap=overlap)
+    old = DerivedState.of(new, claim)
+    changes = {
+        name: [getattr(old, name), getattr(new, name)]
+        for name in ("status", "annotator_count", "agreement", "agreement_rank")
+        if getattr(old, name) != getattr(new, name)
+    }
+    claim.status, claim.annotator_count = new.status, new.annotator_count
+    claim.agreement, claim.agreement_rank = new.agreement, new.agreement_rank
+    if bump or changes:
+        db.session.flush()
+        db.session.execute(
+            sa.update(Claim)
+            .where(Claim.id == claim.id)
+            .values(version=Claim.version + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(claim, ["version", "updated_at"])
+    return changes
