@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from workbench.auth import create_user
 from workbench.db import db
 from workbench.ingest import ingest_article, validate_input
@@ -55,14 +57,22 @@ def make_article(text: str | None = None, **fields) -> Article:
 
 
 def link_claim(claim: Claim, task_id: int, project_id: int = 1) -> LabelStudioLink:
-    """Pretend the claim was pushed to Label Studio task ``task_id``."""
-    link = LabelStudioLink(
-        claim_id=claim.id, project_id=project_id, task_id=task_id, label_config_sha256="0" * 64
+    """Pretend the claim was pushed to Label Studio task ``task_id`` (recorded as push records it)."""
+    from workbench.labelstudio.service import _Pending, _record_links
+
+    _record_links(
+        [(_Pending(claim.id, claim.uuid, claim.version), task_id)],
+        project_id,
+        "0" * 64,
+        "factory",
+        reconciled=False,
     )
-    claim.status = "in_annotation"
-    db.session.add(link)
     db.session.commit()
-    return link
+    db.session.refresh(claim)
+    if claim.status != "in_annotation":  # a claim below the threshold: pushed by hand in tests
+        claim.status = "in_annotation"
+        db.session.commit()
+    return db.session.scalar(sa.select(LabelStudioLink).where(LabelStudioLink.claim_id == claim.id))
 
 
 def verdict_result(verdict: str, rationale: str, evidence: str, confidence: int) -> list[dict]:

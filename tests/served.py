@@ -1,0 +1,73 @@
+"""``workbench serve`` in its own process, over real HTTP, on the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from tests.conftest import REPO, WEBHOOK_SECRET
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def workbench_serve(database_url: str, instance: Path, **env: str) -> Iterator[str]:
+    """Start the real console script ``workbench serve``; yield its base URL; stop it by its pid."""
+    port = free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")},
+        "WORKBENCH_DATABASE_URL": database_url,
+        "WORKBENCH_INSTANCE_PATH": str(instance),
+        "WORKBENCH_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WORKBENCH_SECRET_KEY": "test",
+        "WORKBENCH_LABEL_STUDIO_URL": "http://127.0.0.1:9",
+        "WORKBENCH_LABEL_STUDIO_API_KEY": "0" * 40,
+        "WORKBENCH_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **env,
+    }
+    script = Path(sys.executable).with_name("workbench")
+    log = open(instance / "serve.log", "w+b")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=environment,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"workbench serve exited: {log.read().decode(errors='replace')[-2000:]}")
+            try:
+                if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("workbench serve did not answer /health within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        log.close()
