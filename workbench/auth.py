@@ -92,3 +92,18 @@ def require_role(*roles: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+def disable_user(user: User, *, actor: str) -> bool:
+    """Disable a user (their token stops working at once); say whether anything changed.
+
+    Disabling a disabled user changes nothing, so it writes no audit event.
+    """
+    from workbench import audit
+    from workbench.audit.rows import attest
+
+    if not user.active:
+        return False
+    user.active = False
+    audit.append(actor, "user.disabled", "user", user.id, {"email": user.email, "rows": attest(user)})
+    return True
