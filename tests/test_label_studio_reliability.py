@@ -1,0 +1,160 @@
+"""Against the real Label Studio: pushes at once, and deliveries lost or scrambled then reconciled."""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from tests.conftest import LS_KEY, LS_URL, WEBHOOK_SECRET
+from tests.factories import make_article, make_user, verdict_result
+from tests.served import workbench_serve
+from tests.test_concurrency_http import MANY_CLAIMS_TEXT, at_once, deliver, fresh
+from workbench.db import db
+from workbench.labelstudio import service
+from workbench.labelstudio.annotations import updated_key
+from workbench.models import Annotation, Claim, ClaimStatus, LabelStudioLink
+from workbench.review.agreement import current_votes
+
+pytestmark = pytest.mark.labelstudio
+
+
+@pytest.fixture
+def project(app, ls_client):
+    """A Label Studio project of the test's own (no webhook: the test delivers), deleted afterwards."""
+    title = f"wb-rel-{secrets.token_hex(4)}"
+    app.config.update(
+        LABEL_STUDIO_URL=LS_URL,
+        LABEL_STUDIO_API_KEY=LS_KEY,
+        LABEL_STUDIO_PROJECT_TITLE=title,
+        ANNOTATION_OVERLAP=2,
+        WEBHOOK_SECRET=None,
+    )
+    result = service.bootstrap(actor="test")
+    app.config["WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    yield title, result.project_id
+    ls_client.delete_project(result.project_id)
+
+
+@pytest.fixture
+def served_ls(project, database_url, tmp_path):
+    title, _ = project
+    instance = tmp_path / "served"
+    instance.mkdir()
+    with workbench_serve(
+        database_url,
+        instance,
+        WORKBENCH_LABEL_STUDIO_URL=LS_URL,
+        WORKBENCH_LABEL_STUDIO_API_KEY=LS_KEY,
+        WORKBENCH_LABEL_STUDIO_PROJECT=title,
+        WORKBENCH_ANNOTATION_OVERLAP="2",
+        WORKBENCH_PUSH_BATCH_SIZE="40",
+    ) as url:
+        yield url
+
+
+def test_four_pushes_at_once_one_runs_the_others_are_told(project, served_ls, ls_client):
+    _, pid = project
+    for n in range(4):
+        make_article(MANY_CLAIMS_TEXT + f"\n\nEdition {n}.")
+    queued = db.session.scalar(sa.select(sa.func.count()).select_from(Claim).where(Claim.status == "queued"))
+    admin = make_user("admin")
+    group = [
+        lambda: requests.post(f"{served_ls}/api/v1/labelstudio/push", headers=admin.headers, timeout=300)
+        for _ in range(4)
+    ]
+    responses = at_once([group], workers=4)
+    assert sorted(r.status_code for r in responses) == [200, 409, 409, 409], [r.text[:300] for r in responses]
+    refused = [r.json() for r in responses if r.status_code == 409]
+    assert all(body["errors"]["running"]["holder"] == admin.user.email for body in refused)
+    assert "already running" in refused[0]["message"]
+    winner = next(r.json() for r in responses if r.status_code == 200)
+    assert winner["result"]["pushed"] == queued
+    uuids = [t["data"]["claim_uuid"] for t in ls_client.iter_tasks(pid)]
+    assert len(uuids) == len(set(uuids)) == queued
+    # The lock is given back: the next push runs (and finds nothing left).
+    again = requests.post(f"{served_ls}/api/v1/labelstudio/push", headers=admin.headers, timeout=300)
+    assert again.status_code == 200 and again.json()["result"]["pushed"] == 0
+
+
+def _snapshot(ls_client, annotation_id: int) -> dict:
+    return ls_client.get_annotation(annotation_id)
+
+
+def test_lost_duplicated_and_reordered_deliveries_then_sync_hold_exactly_label_studios_versions(
+    project, served_ls, ls_client
+):
+    title, pid = project
+    admin = make_user("admin")
+    article = make_article(MANY_CLAIMS_TEXT)
+    service.push(actor="test")
+    fresh()
+    links = db.session.scalars(
+        sa.select(LabelStudioLink).join(Claim).where(Claim.article_id == article.id).order_by(Claim.id)
+    ).all()[:8]
+    people = [
+        int(
+            ls_client.create_user(
+                f"rel-{secrets.token_hex(4)}@example.org", first_name="R", last_name=str(n)
+            )["id"]
+        )
+        for n in range(2)
+    ]
+    rng = random.Random(7)
+    deliveries = []
+    for link in links:
+        task = ls_client.get_task(link.task_id)
+        for who in people:
+            verdict = rng.choice(["True", "False", "Half true"])
+            made = ls_client.create_annotation(
+                link.task_id, verdict_result(verdict, "first", "https://e.org/1", 3), completed_by=who
+            )
+            versions = [_snapshot(ls_client, int(made["id"]))]
+            for _ in range(rng.randint(0, 2)):
+                verdict = rng.choice(["True", "False", "Half true"])
+                ls_client.update_annotation(
+                    int(made["id"]), verdict_result(verdict, "again", "https://e.org/2", 4)
+                )
+                versions.append(_snapshot(ls_client, int(made["id"])))
+            for n, snapshot in enumerate(versions):
+                deliveries.append(
+                    {
+                        "action": "ANNOTATION_CREATED" if n == 0 else "ANNOTATION_UPDATED",
+                        "annotation": snapshot,
+                        "task": {"id": task["id"], "project": pid, "data": task["data"]},
+                        "project": {"id": pid},
+                    }
+                )
+    # A third of the deliveries are lost, a quarter come twice, all in any order.
+    kept = [d for d in deliveries if rng.random() > 1 / 3]
+    scrambled = kept + rng.sample(kept, len(kept) // 4)
+    rng.shuffle(scrambled)
+    responses = at_once([lambda b=b: deliver(served_ls, json.dumps(b)) for b in scrambled], workers=6)
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
+
+    fresh()
+    first = requests.post(f"{served_ls}/api/v1/labelstudio/sync", headers=admin.headers, timeout=300)
+    assert first.status_code == 200, first.text
+    second = requests.post(f"{served_ls}/api/v1/labelstudio/sync", headers=admin.headers, timeout=300)
+    assert second.json()["result"]["total_repaired"] == 0, second.json()
+
+    fresh()
+    for link in links:
+        in_ls = {int(a["id"]): a for a in ls_client.list_annotations(link.task_id)}
+        claim = db.session.get(Claim, link.claim_id)
+        ours = current_votes(claim.annotations)
+        assert {a.ls_annotation_id for a in ours.values()} == set(in_ls)
+        for a in ours.values():
+            assert a.result == in_ls[a.ls_annotation_id]["result"]
+        assert claim.annotator_count == 2 and claim.status == ClaimStatus.ANNOTATED
+    # Every version that did arrive is kept, once; the lost ones are not invented.
+    delivered = {(d["annotation"]["id"], updated_key(d["annotation"]["updated_at"])) for d in kept}
+    stored = set(db.session.execute(sa.select(Annotation.ls_annotation_id, Annotation.ls_updated_key)).all())
+    assert delivered <= stored
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == len(stored)
+    report = requests.get(f"{served_ls}/api/v1/audit/verify", headers=admin.headers, timeout=120).json()
+    assert report["ok"], report
