@@ -148,3 +148,24 @@ def ls_client():
         pytest.skip(f"Label Studio at {LS_URL} is not healthy")
     yield client
     client.close()
+
+
+@pytest.fixture
+def ls_project(app, ls_client):
+    """A Label Studio project of the test's own (no webhook: the test delivers), deleted afterwards."""
+    import secrets
+
+    from workbench.labelstudio import service
+
+    title = f"wb-rel-{secrets.token_hex(4)}"
+    app.config.update(
+        LABEL_STUDIO_URL=LS_URL,
+        LABEL_STUDIO_API_KEY=LS_KEY,
+        LABEL_STUDIO_PROJECT_TITLE=title,
+        ANNOTATION_OVERLAP=2,
+        WEBHOOK_SECRET=None,
+    )
+    result = service.bootstrap(actor="test")
+    app.config["WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    yield title, result.project_id
+    ls_client.delete_project(result.project_id)

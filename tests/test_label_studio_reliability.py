@@ -10,7 +10,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.conftest import LS_KEY, LS_URL, WEBHOOK_SECRET
+from tests.conftest import LS_KEY, LS_URL
 from tests.factories import make_article, make_user, verdict_result
 from tests.served import workbench_serve
 from tests.test_concurrency_http import MANY_CLAIMS_TEXT, at_once, deliver, fresh
@@ -24,25 +24,8 @@ pytestmark = pytest.mark.labelstudio
 
 
 @pytest.fixture
-def project(app, ls_client):
-    """A Label Studio project of the test's own (no webhook: the test delivers), deleted afterwards."""
-    title = f"wb-rel-{secrets.token_hex(4)}"
-    app.config.update(
-        LABEL_STUDIO_URL=LS_URL,
-        LABEL_STUDIO_API_KEY=LS_KEY,
-        LABEL_STUDIO_PROJECT_TITLE=title,
-        ANNOTATION_OVERLAP=2,
-        WEBHOOK_SECRET=None,
-    )
-    result = service.bootstrap(actor="test")
-    app.config["WEBHOOK_SECRET"] = WEBHOOK_SECRET
-    yield title, result.project_id
-    ls_client.delete_project(result.project_id)
-
-
-@pytest.fixture
-def served_ls(project, database_url, tmp_path):
-    title, _ = project
+def served_ls(ls_project, database_url, tmp_path):
+    title, _ = ls_project
     instance = tmp_path / "served"
     instance.mkdir()
     with workbench_serve(
@@ -57,8 +40,8 @@ def served_ls(project, database_url, tmp_path):
         yield url
 
 
-def test_four_pushes_at_once_one_runs_the_others_are_told(project, served_ls, ls_client):
-    _, pid = project
+def test_four_pushes_at_once_one_runs_the_others_are_told(ls_project, served_ls, ls_client):
+    _, pid = ls_project
     for n in range(4):
         make_article(MANY_CLAIMS_TEXT + f"\n\nEdition {n}.")
     queued = db.session.scalar(sa.select(sa.func.count()).select_from(Claim).where(Claim.status == "queued"))
@@ -86,9 +69,9 @@ def _snapshot(ls_client, annotation_id: int) -> dict:
 
 
 def test_lost_duplicated_and_reordered_deliveries_then_sync_hold_exactly_label_studios_versions(
-    project, served_ls, ls_client
+    ls_project, served_ls, ls_client
 ):
-    title, pid = project
+    title, pid = ls_project
     admin = make_user("admin")
     article = make_article(MANY_CLAIMS_TEXT)
     service.push(actor="test")
