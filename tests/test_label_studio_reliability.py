@@ -141,3 +141,35 @@ def test_lost_duplicated_and_reordered_deliveries_then_sync_hold_exactly_label_s
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == len(stored)
     report = requests.get(f"{served_ls}/api/v1/audit/verify", headers=admin.headers, timeout=120).json()
     assert report["ok"], report
+
+
+def test_sync_recreates_a_lost_or_disabled_webhook_and_pushes_claims_stuck_as_attempted(
+    app, ls_project, ls_client
+):
+    _, pid = ls_project
+    # Bootstrap ran without a secret: no webhook yet, as if Label Studio had lost it.
+    assert service.sync(actor="test").webhook_recreated is True
+    assert service.sync(actor="test").total_repaired == 0
+    (hook,) = ls_client.list_webhooks(pid)
+    ls_client._sdk.webhooks.update(hook["id"], is_active=False)
+    assert service.sync(actor="test").webhook_recreated is True
+    assert ls_client.list_webhooks(pid)[0]["is_active"] is True
+
+    # Two pushes that died: one before Label Studio imported, one after it did, before we recorded.
+    article = make_article(MANY_CLAIMS_TEXT)
+    queued = [c for c in article.claims if c.status == "queued"]
+    lost_before, lost_after = queued[:5], queued[5:10]
+    ls_client.import_tasks(pid, [service.task_for(c, article) for c in lost_after])
+    db.session.execute(
+        sa.update(Claim)
+        .where(Claim.id.in_([c.id for c in lost_before + lost_after]))
+        .values(push_attempted_at=sa.func.now())
+    )
+    db.session.commit()
+    result = service.sync(actor="test")
+    assert result.repushed == 10
+    fresh()
+    uuids = [t["data"]["claim_uuid"] for t in ls_client.iter_tasks(pid)]
+    assert sorted(uuids) == sorted(c.uuid for c in lost_before + lost_after)
+    assert all(db.session.get(Claim, c.id).status == "in_annotation" for c in lost_before + lost_after)
+    assert service.sync(actor="test").total_repaired == 0

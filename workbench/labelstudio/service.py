@@ -286,13 +286,14 @@ class _Batch:
     tasks: list[dict[str, Any]]
 
 
-def _next_batch(after_id: int, size: int) -> _Batch | None:
+def _next_batch(after_id: int, size: int, *, attempted_only: bool = False) -> _Batch | None:
     """Select the next queued claims after ``after_id``, build their tasks and mark them attempted."""
     claims = list(
         db.session.scalars(
             sa.select(Claim)
             .where(Claim.status.in_(PUSHABLE), Claim.id > after_id)
             .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+            .where(Claim.push_attempted_at.is_not(None) if attempted_only else sa.true())
             .order_by(Claim.id)
             .limit(size)
         )
@@ -343,6 +344,7 @@ def _push(
     actor: str,
     batch_size: int | None = None,
     limit: int | None = None,
+    attempted_only: bool = False,
 ) -> PushResult:
     """Import queued claims in batches and record their task ids; never push a claim twice.
 
@@ -362,12 +364,16 @@ def _push(
 
     in_flight = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ls-import") as pool:
-        batch = _next_batch(0, budget()) if budget() > 0 else None
+        batch = _next_batch(0, budget(), attempted_only=attempted_only) if budget() > 0 else None
         while batch is not None:
             future = pool.submit(client.import_tasks, pid, batch.tasks)
             in_flight = len(batch.pending)
             try:
-                upcoming = _next_batch(batch.pending[-1].id, budget()) if budget() > 0 else None
+                upcoming = (
+                    _next_batch(batch.pending[-1].id, budget(), attempted_only=attempted_only)
+                    if budget() > 0
+                    else None
+                )
             finally:
                 task_ids = future.result()
             in_flight = 0
@@ -575,7 +581,7 @@ def _repush_attempted(client: LabelStudioClient, pid: int, *, actor: str) -> int
         return 0
     try:
         with locks.held(PUSH_LOCK, actor):
-            result = _push(client, pid, actor=actor, limit=stuck)
+            result = _push(client, pid, actor=actor, attempted_only=True)
     except WorkbenchError as exc:
         if exc.status != 409:
             raise
