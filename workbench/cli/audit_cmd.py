@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from workbench.cli import main
+from workbench.cli import fails_cleanly, main
 
 
 @main.group("audit")
@@ -15,6 +15,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@fails_cleanly
 def audit_verify() -> None:
     """Walk the whole chain; exit 1 and name the first broken link if it was tampered with."""
     from workbench import audit

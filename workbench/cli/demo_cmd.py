@@ -67,6 +67,7 @@ def demo_command(article: str | None) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@fails_cleanly
 def serve_command(host: str, port: int) -> None:
     """Serve the workbench (threaded development server; use gunicorn at scale)."""
     from flask import current_app

@@ -46,6 +46,7 @@ def users_create(email: str, role: str, name: str) -> None:
 
 
 @users_group.command("list")
+@fails_cleanly
 def users_list() -> None:
     """List users with their roles."""
     from workbench.db import db
@@ -60,14 +61,15 @@ def users_list() -> None:
 @fails_cleanly
 def users_disable(email: str) -> None:
     """Disable a user: its token stops working at once."""
-    from workbench import audit
+    from workbench.auth import disable_user
     from workbench.db import db
     from workbench.models import User
 
     user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise NotFound(f"no user with email {email}")
-    user.active = False
-    audit.append("cli", "user.disabled", "user", user.id, {"email": user.email})
+    if not disable_user(user, actor="cli"):
+        click.echo(f"{user.email} is already disabled")
+        return
     db.session.commit()
     click.echo(f"disabled {user.email}")
