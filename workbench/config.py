@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 #: Published rating scale (the order is the ordinal scale, most true first).
@@ -47,9 +48,23 @@ def _instance_secret(instance_path: str) -> str:
     return value
 
 
+def _max_content_length(env: Mapping[str, str], article_bytes: int) -> int:
+    """Read the request-body limit; it must leave room for the largest article and its JSON escapes."""
+    # JSON can escape a 3-byte UTF-8 character as a 6-byte \uXXXX: twice the text, plus the fields.
+    default = max(4 * 1024 * 1024, 2 * article_bytes + 64 * 1024)
+    value = int(env.get("WORKBENCH_MAX_CONTENT_LENGTH") or default)
+    if value <= article_bytes:
+        raise ValueError(
+            f"WORKBENCH_MAX_CONTENT_LENGTH ({value}) must be larger than "
+            f"WORKBENCH_MAX_ARTICLE_BYTES ({article_bytes}), or no article of that size could be sent"
+        )
+    return value
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Read every ``WORKBENCH_*`` setting, falling back to the embedded defaults."""
     env = os.environ
+    article_bytes = int(env.get("WORKBENCH_MAX_ARTICLE_BYTES", str(1024 * 1024)))
     db_url = env.get("WORKBENCH_DATABASE_URL") or f"sqlite:///{os.path.join(instance_path, 'workbench.db')}"
     return {
         "SECRET_KEY": env.get("WORKBENCH_SECRET_KEY") or _instance_secret(instance_path),
@@ -60,7 +75,11 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "WEBHOOK_SECRET": env.get("WORKBENCH_WEBHOOK_SECRET") or None,
         "PUBLIC_URL": env.get("WORKBENCH_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "REDIS_URL": env.get("WORKBENCH_REDIS_URL") or None,
-        "MAX_ARTICLE_BYTES": int(env.get("WORKBENCH_MAX_ARTICLE_BYTES", str(1024 * 1024))),
+        # Seconds between the reconciles `workbench worker` queues (0: none).
+        "SYNC_INTERVAL": float(env.get("WORKBENCH_SYNC_INTERVAL") or 300),
+        "MAX_ARTICLE_BYTES": article_bytes,
+        # Flask refuses a larger request body (Content-Length or chunked) with a 413 before reading it.
+        "MAX_CONTENT_LENGTH": _max_content_length(env, article_bytes),
         "CHECKWORTHY_THRESHOLD": float(env.get("WORKBENCH_CHECKWORTHY_THRESHOLD", "0.5")),
         "MATCH_THRESHOLD": float(env["WORKBENCH_MATCH_THRESHOLD"])
         if env.get("WORKBENCH_MATCH_THRESHOLD")

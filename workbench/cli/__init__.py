@@ -25,7 +25,11 @@ _PASS_THROUGH = (click.ClickException, click.exceptions.Exit, click.Abort, Broke
 
 def create_cli_app(*_args: Any, **_kwargs: Any):
     from workbench import create_app
+    from workbench.db import mark_writer
 
+    # A command's SQLite transactions begin as the writer, so what it reads cannot change
+    # before it writes (threads a command starts, such as serve's, begin as readers).
+    mark_writer()
     return create_app()
 
 
@@ -168,4 +172,5 @@ from workbench.cli import (  # noqa: E402,F401
     labelstudio_cmd,
     model_cmd,
     users_cmd,
+    worker_cmd,
 )
