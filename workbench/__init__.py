@@ -46,8 +46,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from workbench import errors_http
     from workbench.api import bp as api_bp
+    from workbench.api.common import BoundedIntConverter, LimitedRequest, refuse_nul_parameters
     from workbench.web import bp as web_bp
 
+    # Before any route is added: ids too large for an INTEGER column match no route (404).
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.request_class = LimitedRequest
+    app.before_request(refuse_nul_parameters)
     errors_http.register(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)

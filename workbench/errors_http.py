@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from workbench.db import db
-from workbench.errors import WorkbenchError
+from workbench.errors import PayloadTooLarge, WorkbenchError
 
 
 def _wants_json() -> bool:
@@ -28,6 +28,19 @@ def register(app: Flask) -> None:
         if exc.status >= 500:
             db.session.rollback()
         return _render(exc.to_dict())
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_body_too_large(exc: RequestEntityTooLarge):
+        # Raised by werkzeug while the body is read, before any view stored anything.
+        db.session.rollback()
+        limit = request.max_content_length
+        return _render(
+            PayloadTooLarge(
+                f"the request body is larger than the limit of {limit} bytes "
+                "(WORKBENCH_MAX_CONTENT_LENGTH); nothing was stored",
+                errors={"body": [f"larger than {limit} bytes"]},
+            ).to_dict()
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):

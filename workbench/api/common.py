@@ -1,43 +1,147 @@
-"""Request helpers shared by the API views."""
+"""Request helpers shared by the API views and the pages: bodies, query arguments, URL ids."""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
-from flask import request
+from flask import Request, request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 from workbench.errors import BadRequest, UnsupportedMediaType, ValidationError
+from workbench.validation import MAX_INT, check_json
+
+_INTEGER = re.compile(r"[+-]?0*([0-9]+)\Z")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class _WholeBodyLimit(LimitedStream):
+    """A body stream that answers 413 when the body goes on past the limit.
+
+    werkzeug's own limit on a body without Content-Length (chunked) stops reading at the
+    limit and hands the view the first ``limit`` bytes as if they were the whole body.
+    """
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        super().__init__(stream, limit, is_max=True)
+        self._raw = stream
+        self._ended = False
+
+    def readinto(self, b: Any) -> int | None:
+        read = super().readinto(b)
+        if self.is_exhausted and not self._ended:
+            if self._raw.read(1):  # one byte past the limit: the body is too large
+                raise RequestEntityTooLarge()
+            self._ended = True  # the body ends exactly at the limit
+        return read
+
+    def on_exhausted(self) -> None:
+        if not self._ended:
+            super().on_exhausted()
+
+
+class LimitedRequest(Request):
+    """Flask's request, with ``MAX_CONTENT_LENGTH`` enforced on chunked bodies too (413)."""
+
+    @cached_property
+    def stream(self) -> Any:
+        limit = self.max_content_length
+        if limit is not None and self.content_length is None and "wsgi.input_terminated" in self.environ:
+            return _WholeBodyLimit(self.environ["wsgi.input"], limit)
+        return super().stream
+
+
+def _refuse_constant(name: str) -> Any:
+    raise BadRequest(
+        f"the request body is not valid JSON: {name} is not a JSON number", errors={"body": [name]}
+    )
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as infinity: no column or export can hold it
+        raise BadRequest(f"the number {text[:40]} is too large", errors={"body": ["number out of range"]})
+    return value
 
 
 def json_body() -> Any:
-    """Decode the request body as JSON, with a clear 415/400 when it is not."""
+    """Decode the request body as JSON: 415 when it is not JSON, 400 when it is broken, NaN,
+    infinite or nested too deeply, 422 naming the JSONPath of a string no database can store."""
     if not request.is_json:
         raise UnsupportedMediaType(f"send Content-Type: application/json (got {request.mimetype or 'none'})")
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise BadRequest("the request body is empty; send a JSON object")
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise BadRequest(f"the request body is not valid JSON{where}", errors={"body": [str(exc)]}) from None
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"the request body is not valid JSON at line {exc.lineno} column {exc.colno}",
+            errors={"body": [str(exc)]},
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise BadRequest("the request body is not valid JSON", errors={"body": [str(exc)]}) from None
+    except RecursionError:
+        raise BadRequest("the JSON body nests too deeply", errors={"body": ["nested too deeply"]}) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise BadRequest("the request body is not valid JSON", errors={"body": [str(exc)]}) from None
+    check_json(body)
+    return body
 
 
-def int_arg(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-    """Read an integer query parameter, refusing garbage with a 422."""
+def int_arg(name: str, default: int, *, minimum: int = 0, maximum: int = MAX_INT) -> int:
+    """Read an integer query parameter, refusing garbage and out-of-range numbers with a 422."""
     value = request.args.get(name)
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
+    # ASCII digits only (int() would also take "²" or "1_0"), and never more than fit a column.
+    match = _INTEGER.match(value.strip())
+    if match is None:
         raise ValidationError(
-            f"query parameter {name!r} must be an integer, got {value!r}", errors={name: ["not an integer"]}
-        ) from None
-    if number < minimum or (maximum is not None and number > maximum):
+            f"query parameter {name!r} must be an integer, got {value[:40]!r}",
+            errors={name: ["not an integer"]},
+        )
+    number = int(match.group()) if len(match.group(1)) <= len(str(MAX_INT)) else None
+    if number is None or number < minimum or number > maximum:
         raise ValidationError(
             f"query parameter {name!r} must be between {minimum} and {maximum}",
             errors={name: ["out of range"]},
         )
     return number
+
+
+class BoundedIntConverter(IntegerConverter):
+    """Flask's ``int`` URL converter, bounded to what an INTEGER id column holds.
+
+    A larger id cannot name a row, and PostgreSQL refuses it outright: the route does not
+    match, so the answer is 404.
+    """
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 3:  # ``max`` not given positionally: bound it
+            kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_nul_parameters() -> None:
+    """Refuse a NUL in the path, a query parameter or a form field with a 400 naming it."""
+    if "\x00" in request.path:
+        raise BadRequest("the URL path contains a NUL character", errors={"path": ["contains NUL"]})
+    fields = [("query parameter", request.args)]
+    if request.mimetype in _FORM_TYPES:
+        # Keep the raw body readable for the view: form parsing would otherwise consume it.
+        request.get_data(cache=True)
+        fields.append(("form field", request.form))
+    for what, values in fields:
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                shown = key.replace("\x00", "\\0")
+                raise BadRequest(
+                    f"{what} '{shown}' contains a NUL character (U+0000)",
+                    errors={shown: ["contains NUL"]},
+                )

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from workbench import audit
+from workbench.api.common import int_arg
 from workbench.config import RATINGS
 from workbench.db import db
 from workbench.errors import Conflict, WorkbenchError
@@ -16,6 +17,7 @@ from workbench.models import Claim, Verdict
 from workbench.paragraphs import paragraph_bounds
 from workbench.review import QueueFilters, decide, history, queue
 from workbench.review.agreement import claim_agreement, current_votes
+from workbench.validation import MAX_INT
 from workbench.web import bp, login_required
 
 
@@ -24,16 +26,14 @@ from workbench.web import bp, login_required
 def review_queue_page():
     """List the claims waiting for a reviewer, disagreements first."""
     args = request.args
-    try:
-        filters = QueueFilters(
-            article_id=int(args["article_id"]) if args.get("article_id") else None,
-            rating=args.get("rating") or None,
-            annotator=args.get("annotator") or None,
-            status=args.get("status") or None,
-        )
-        page = max(int(args.get("page", 1)), 1)
-    except ValueError:
-        abort(400, description="article_id and page must be numbers")
+    # Bounded like the API's: a 30-digit page or article id is a 422, not a database error.
+    filters = QueueFilters(
+        article_id=int_arg("article_id", 0, minimum=1) if args.get("article_id") else None,
+        rating=args.get("rating") or None,
+        annotator=args.get("annotator") or None,
+        status=args.get("status") or None,
+    )
+    page = int_arg("page", 1, minimum=1, maximum=MAX_INT // 50)
     try:
         claims, total = queue(
             overlap=current_app.config["ANNOTATION_OVERLAP"],
@@ -91,12 +91,12 @@ def claim_page(claim_id: int):
 def _form_data() -> dict[str, Any]:
     form = request.form
     data: dict[str, Any] = {"action": form.get("action")}
-    try:
-        data["claim_version"] = int(form.get("claim_version", ""))
-        if form.get("annotation_id"):
-            data["annotation_id"] = int(form["annotation_id"])
-    except ValueError:
-        abort(400, description="claim_version and annotation_id must be numbers")
+    for name in ("claim_version", "annotation_id"):
+        value = form.get(name, "").strip()
+        if value or name == "claim_version":
+            if not (value.isascii() and value.isdigit() and len(value) <= len(str(MAX_INT))):
+                abort(400, description=f"{name} must be a number from 0 to {MAX_INT}")
+            data[name] = int(value)
     for name in ("rating", "rationale", "reason"):
         if form.get(name, "").strip():
             data[name] = form[name].strip()

@@ -1,0 +1,135 @@
+"""Input rules every door shares (API, pages, CLI, webhook, sync): pure functions, no Flask.
+
+PostgreSQL cannot store a NUL (U+0000) in text, and no database can store a lone surrogate
+(U+D800..U+DFFF, which JSON's "\\ud800" escape produces): UTF-8 has no encoding for it. Both
+are refused at the door, or replaced with U+FFFD where refusing is not an option (sync).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from workbench.errors import BadRequest, ValidationError
+
+#: The largest value of an INTEGER column (PostgreSQL's int4): ids, versions, offsets.
+MAX_INT = 2**31 - 1
+
+#: How deeply containers may nest in a JSON body; real bodies nest three or four levels.
+MAX_JSON_DEPTH = 64
+
+#: Characters no text column can store: NUL (PostgreSQL refuses it) and any surrogate code
+#: point (a Python str holds one only when it is unpaired; UTF-8 cannot encode it).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+REPLACEMENT = "\ufffd"
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class JSONString(NamedTuple):
+    """A string found in decoded JSON: where it is, what it is, and whether it is a key."""
+
+    path: str
+    value: str
+    is_key: bool
+
+
+def find_unstorable(text: str) -> int | None:
+    """Return the index of the first NUL or lone surrogate in ``text``, or None."""
+    match = UNSTORABLE.search(text)
+    return match.start() if match else None
+
+
+def describe_unstorable(char: str) -> str:
+    """Name an unstorable character for an error message."""
+    return "a NUL character (U+0000)" if char == "\x00" else f"a lone surrogate (U+{ord(char):04X})"
+
+
+def sanitize(text: str) -> str:
+    """Replace each NUL and lone surrogate with U+FFFD, keeping every other character."""
+    return UNSTORABLE.sub(REPLACEMENT, text)
+
+
+sanitize_text = sanitize
+
+
+def unstorable_problem(text: str) -> str | None:
+    """Say what in ``text`` cannot be stored and where, or return None when all of it can."""
+    index = find_unstorable(text)
+    if index is None:
+        return None
+    return f"contains {describe_unstorable(text[index])} at index {index}"
+
+
+def check_text(text: str, field: str) -> None:
+    """Raise a 422 naming ``field`` when ``text`` holds a NUL or a lone surrogate."""
+    problem = unstorable_problem(text)
+    if problem is not None:
+        raise ValidationError(f"{field} {problem}; it cannot be stored", errors={field: [problem]})
+
+
+def json_path(parent: str, key: str | int) -> str:
+    """Extend a JSONPath (``$.a[0]``) by an array index or an object key, printably."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if _IDENTIFIER.match(key):
+        return f"{parent}.{key}"
+    # The key itself may be what is refused: print it so the message stays storable and readable.
+    return f"{parent}[{json.dumps(sanitize(key))}]"
+
+
+def walk_json_strings(obj: Any, path: str = "$") -> Iterator[JSONString]:
+    """Yield every string in decoded JSON, object keys included, with its JSONPath.
+
+    Iterative, so a deeply nested value cannot exhaust the interpreter's stack.
+    """
+    stack: list[tuple[str, Any]] = [(path, obj)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            yield JSONString(where, value, False)
+        elif isinstance(value, dict):
+            members = list(value.items())
+            for key, _ in members:
+                if isinstance(key, str):
+                    yield JSONString(json_path(where, key), key, True)
+            stack.extend((json_path(where, str(k)), v) for k, v in reversed(members))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((json_path(where, i), v) for i, v in reversed(list(enumerate(value))))
+
+
+def json_depth(obj: Any) -> int:
+    """Return how deeply arrays and objects nest in ``obj`` (a scalar is 0, ``[]`` is 1)."""
+    deepest = 0
+    stack: list[tuple[int, Any]] = [(0, obj)]
+    while stack:
+        depth, value = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        elif not isinstance(value, (list, tuple)):
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((depth + 1, v) for v in value)
+    return deepest
+
+
+def check_json(obj: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse decoded JSON nested deeper than ``max_depth`` (400) or holding an unstorable string (422).
+
+    The 422 names the JSONPath of the first offending string or key, e.g. ``$.title``.
+    """
+    if json_depth(obj) > max_depth:
+        raise BadRequest(
+            f"the JSON body nests deeper than {max_depth} levels", errors={"body": ["nested too deeply"]}
+        )
+    for found in walk_json_strings(obj):
+        problem = unstorable_problem(found.value)
+        if problem is not None:
+            what = "the key" if found.is_key else "the string"
+            raise ValidationError(
+                f"{what} at {found.path} {problem}; it cannot be stored",
+                errors={found.path: [f"key {problem}" if found.is_key else problem]},
+            )
