@@ -109,3 +109,18 @@ def test_an_empty_form_token_is_refused_even_before_any_page_set_one(client, rev
     )
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Verdict)) == 0
+
+
+def test_annotators_pages_show_no_claim_status(client, annotator, reviewer):
+    """Blind overlap in the browser too: statuses tell how far the other annotators got."""
+    article = make_article()
+    for user, shown in ((annotator, False), (reviewer, True)):
+        client.post("/logout", data={"csrf": ""})
+        with client.session_transaction() as session:
+            session.clear()
+        sign_in(client, user)
+        dashboard = client.get("/").data
+        page = client.get(f"/articles/{article.id}").data
+        assert (b"Claims by status" in dashboard) is shown
+        assert (b'class="claim queued"' in page or b'class="claim extracted"' in page) is shown
+        assert (b'title="queued' in page) is shown

@@ -53,7 +53,31 @@ def sanitize(text: str) -> str:
     return UNSTORABLE.sub(REPLACEMENT, text)
 
 
-sanitize_text = sanitize
+def sanitize_json(value: Any) -> Any:
+    """Return a copy of parsed JSON with every string (keys too) made storable (see ``sanitize``).
+
+    For what must be kept although it cannot be refused (Label Studio's annotations).
+    """
+    if isinstance(value, str):
+        return sanitize(value) if UNSTORABLE.search(value) else value
+    if isinstance(value, list):
+        return [sanitize_json(v) for v in value]
+    if isinstance(value, dict):
+        return {sanitize_json(k): sanitize_json(v) for k, v in value.items()}
+    return value
+
+
+def storable_body(body: bytes) -> tuple[str, str]:
+    """Decode a delivery for storage: ``(text, "as_sent")`` when it can be kept byte for byte,
+    else an escaped form that can (``"escaped"``: invalid UTF-8 and NUL as backslash escapes)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        return text, "as_sent"
+    escaped = body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
+    return escaped, "escaped"
 
 
 def unstorable_problem(text: str) -> str | None:

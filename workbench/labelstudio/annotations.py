@@ -18,7 +18,7 @@ from workbench.audit.rows import attest
 from workbench.config import RATINGS
 from workbench.db import db, lock_rows
 from workbench.models import Annotation, Claim, LabelStudioLink, LabelStudioUser
-from workbench.storable import MAX_ID, sanitize_json
+from workbench.validation import MAX_INT, sanitize_json
 
 _URL = re.compile(r"https?://\S+")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -112,7 +112,7 @@ def _user_id(value: Any) -> int | None:
     if not text.isascii() or not text.isdigit() or len(text) > 10:
         return None
     number = int(text)
-    return number if 0 < number <= MAX_ID else None
+    return number if 0 < number <= MAX_INT else None
 
 
 def plausible_email(value: Any) -> str | None:
@@ -156,8 +156,8 @@ def updated_key(value: Any, field: str = "updated_at") -> str:
 def _bounded_id(value: Any, what: str, *, required: bool = False) -> int | None:
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
-        raise MalformedAnnotation(f"{what} must be an integer between 1 and {MAX_ID}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_INT:
+        raise MalformedAnnotation(f"{what} must be an integer between 1 and {MAX_INT}")
     return value
 
 

@@ -27,7 +27,7 @@ from workbench.labelstudio.client import LabelStudioClient, client_from_config
 from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser, User
 from workbench.models.base import utcnow
 from workbench.paragraphs import paragraph_context
-from workbench.storable import MAX_ID, sanitize_text
+from workbench.validation import MAX_INT, sanitize
 
 R = TypeVar("R")
 
@@ -596,13 +596,13 @@ def refresh_users(client: LabelStudioClient, *, actor: str = "sync") -> dict[int
     for user in client.list_users():
         email = plausible_email(user.get("email"))
         uid = user.get("id")
-        if email is None or not isinstance(uid, int) or isinstance(uid, bool) or not 0 < uid <= MAX_ID:
+        if email is None or not isinstance(uid, int) or isinstance(uid, bool) or not 0 < uid <= MAX_INT:
             continue
         emails[uid] = email
         names = {
             "email": email,
-            "first_name": sanitize_text(str(user.get("first_name") or ""))[:200],
-            "last_name": sanitize_text(str(user.get("last_name") or ""))[:200],
+            "first_name": sanitize(str(user.get("first_name") or ""))[:200],
+            "last_name": sanitize(str(user.get("last_name") or ""))[:200],
         }
         row = db.session.get(LabelStudioUser, uid)
         if row is None:

@@ -11,7 +11,7 @@ from workbench.db import db
 from workbench.errors import Unauthorized
 from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
 from workbench.models import WebhookEvent
-from workbench.storable import MAX_ID, sanitize_text, storable_body
+from workbench.validation import MAX_INT, sanitize, storable_body
 
 ANNOTATION_ACTIONS = {"ANNOTATION_CREATED", "ANNOTATION_UPDATED"}
 _ACTION_MAX = 100
@@ -35,7 +35,7 @@ class _Delivery:
 
     def keep(self, action: str | None, status: str, detail: str, annotation_id: int | None = None):
         if action is not None:
-            action = sanitize_text(action)
+            action = sanitize(action)
             if len(action) > _ACTION_MAX:
                 detail += f" (its action, {len(action)} characters long, is kept cut to {_ACTION_MAX})"
                 action = action[:_ACTION_MAX]
@@ -144,7 +144,7 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
 
 def _id(value) -> int | None:
     """A Label Studio id from a payload, or None when it is absent or cannot be one."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_INT:
         return None
     return value
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup, escape
 
 from workbench import audit
 from workbench.auth import user_for_token
 from workbench.db import db
 from workbench.models import Article, AuditEvent, Claim
+from workbench.schemas import sees_blind
 from workbench.web import bp, login_required
 
 
@@ -42,14 +43,19 @@ def logout():
 @login_required()
 def dashboard():
     """Show counts by claim status, the latest articles and the audit chain's state."""
-    by_status = dict(
-        db.session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()
+    # Status counts tell how far others' annotation got: annotators (blind overlap) see none.
+    blind = sees_blind(g.user.role)
+    by_status = (
+        {}
+        if blind
+        else dict(db.session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all())
     )
     articles = db.session.scalars(sa.select(Article).order_by(Article.id.desc()).limit(20))
     events = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     return render_template(
         "dashboard.html",
         by_status=by_status,
+        blind=blind,
         articles=list(articles),
         events=events,
         ls_url=current_app.config["LABEL_STUDIO_URL"],
@@ -57,16 +63,20 @@ def dashboard():
     )
 
 
-def highlighted(article: Article) -> Markup:
-    """Render the article text with each claim wrapped in a span coloured by status."""
+def highlighted(article: Article, *, blind: bool = False) -> Markup:
+    """Render the article text with each claim wrapped in a span coloured by status.
+
+    ``blind`` (annotators): no status, which would tell how far others' annotation got.
+    """
     parts, cursor = [], 0
     for claim in sorted(article.claims, key=lambda c: c.start):
         parts.append(escape(article.text[cursor : claim.start]))
+        status = "claim-blind" if blind else claim.status
         parts.append(
             Markup('<a class="claim {}" href="{}" title="{} · score {:.2f}{}">{}</a>').format(
-                claim.status,
+                status,
                 url_for("web.claim_page", claim_id=claim.id),
-                claim.status,
+                "claim" if blind else claim.status,
                 claim.checkworthiness,
                 f" · {claim.speaker}" if claim.speaker else "",
                 article.text[claim.start : claim.end],
@@ -84,4 +94,6 @@ def article_page(article_id: int):
     article = db.session.get(Article, article_id)
     if article is None:
         abort(404, description=f"no article with id {article_id}")
-    return render_template("article.html", article=article, body=highlighted(article))
+    return render_template(
+        "article.html", article=article, body=highlighted(article, blind=sees_blind(g.user.role))
+    )
