@@ -137,3 +137,21 @@ def test_every_user_change_writes_exactly_one_event(client, admin):
     assert verify().ok
     db.session.execute(sa.update(User).where(User.id == user.user.id).values(active=True))
     assert "user:" in verify().reason
+
+
+def test_baseline_attests_rows_from_before_attestation_once_and_never_hides_a_change(decided, runner):
+    # A row from an older database: no event speaks for it.
+    db.session.execute(
+        sa.text(
+            "INSERT INTO users (email, name, role, token_hash, active, created_at) "
+            "VALUES ('old@example.org', '', 'reviewer', :h, true, CURRENT_TIMESTAMP)"
+        ),
+        {"h": "a" * 64},
+    )
+    db.session.execute(sa.text("UPDATE articles SET title = 'changed behind its back'"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "baseline"])
+    assert result.exit_code == 0 and "attested 1 rows" in result.output
+    report = verify()
+    assert not report.ok and "article:" in report.reason  # the changed row is still named
+    assert runner.invoke(args=["audit", "baseline"]).output.startswith("attested 0 rows")

@@ -1,4 +1,4 @@
-"""``workbench audit verify``."""
+"""``workbench audit verify`` and ``workbench audit baseline``."""
 
 from __future__ import annotations
 
@@ -30,3 +30,15 @@ def audit_verify() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+@audit_group.command("baseline")
+@fails_cleanly
+def audit_baseline() -> None:
+    """Attest rows that no audit event speaks for yet (once, after upgrading an older database)."""
+    from workbench.audit.rows import attest_unattested
+    from workbench.db import db
+
+    count = attest_unattested("cli:baseline")
+    db.session.commit()
+    click.echo(f"attested {count} rows that no audit event spoke for")
