@@ -24,7 +24,7 @@ from workbench.validation import (
     find_unstorable,
     json_depth,
     sanitize,
-    sanitize_text,
+    sanitize_json,
     walk_json_strings,
 )
 
@@ -506,7 +506,7 @@ def test_find_unstorable_and_sanitize():
     assert find_unstorable("a\ud800") == 1
     assert find_unstorable("\udfff") == 0
     assert sanitize("a\x00b\ud800c") == "a\ufffdb\ufffdc"
-    assert sanitize_text is sanitize
+    assert sanitize_json({"k\x00": ["\ud800", 1]}) == {"k\ufffd": ["\ufffd", 1]}
     assert UNSTORABLE.search("ok") is None
 
 
