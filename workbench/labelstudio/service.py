@@ -24,7 +24,15 @@ from workbench.labelstudio.annotations import (
     store_annotation,
 )
 from workbench.labelstudio.client import LabelStudioClient, client_from_config
-from workbench.models import Article, Claim, ClaimStatus, LabelStudioLink, LabelStudioUser, User
+from workbench.models import (
+    Annotation,
+    Article,
+    Claim,
+    ClaimStatus,
+    LabelStudioLink,
+    LabelStudioUser,
+    User,
+)
 from workbench.models.base import utcnow
 from workbench.paragraphs import paragraph_context
 from workbench.validation import MAX_INT, sanitize
@@ -508,27 +516,40 @@ def _ann_id(annotation: Any) -> Any:
     return annotation.get("id") if isinstance(annotation, dict) else None
 
 
-def reconcile_states(overlap: int, *, actor: str = "sync") -> int:
+def reconcile_states(overlap: int, *, actor: str = "sync", chunk: int = 1000) -> int:
     """Derive every claim's counts, agreement and status again from its stored rows; return how
-    many were wrong. Each repair is its own transaction, with the claim row locked."""
-    from workbench.models import Annotation
-    from workbench.review.state import refresh_state
+    many were wrong.
 
-    candidates = list(
-        db.session.scalars(
-            sa.select(Claim.id)
-            .where(
-                sa.or_(
-                    sa.exists().where(LabelStudioLink.claim_id == Claim.id),
-                    sa.exists().where(Annotation.claim_id == Claim.id),
+    Reads in chunks without locks to find the claims whose stored state differs, then repairs
+    each in its own transaction with the claim row locked (deriving again under the lock, so a
+    delivery that arrived meanwhile is counted).
+    """
+    from workbench.review.state import find_drift, refresh_state
+
+    drifted: list[int] = []
+    after = 0
+    while True:
+        ids = list(
+            db.session.scalars(
+                sa.select(Claim.id)
+                .where(Claim.id > after)
+                .where(
+                    sa.or_(
+                        sa.exists().where(LabelStudioLink.claim_id == Claim.id),
+                        sa.exists().where(Annotation.claim_id == Claim.id),
+                    )
                 )
+                .order_by(Claim.id)
+                .limit(chunk)
             )
-            .order_by(Claim.id)
         )
-    )
-    db.session.commit()
+        if not ids:
+            break
+        drifted += find_drift(ids, overlap)
+        after = ids[-1]
+        db.session.commit()
     repaired = 0
-    for claim_id in candidates:
+    for claim_id in drifted:
         begin_write()
         lock_rows(Claim, [claim_id])
         claim = db.session.get(Claim, claim_id)

@@ -34,8 +34,10 @@ class DerivedState:
     agreement: str | None
     agreement_rank: int
 
-    def of(self, claim: Claim) -> DerivedState:
-        return DerivedState(claim.status, claim.annotator_count, claim.agreement, claim.agreement_rank)
+    @classmethod
+    def of(cls, claim: Claim) -> DerivedState:
+        """The state as the claim row stores it now."""
+        return cls(claim.status, claim.annotator_count, claim.agreement, claim.agreement_rank)
 
 
 def derive(
@@ -78,7 +80,7 @@ def refresh_state(claim: Claim, overlap: int, *, bump: bool) -> dict[str, Any]:
     """
     annotations, latest, linked = _inputs(claim)
     new = derive(claim, annotations, latest, linked=linked, overlap=overlap)
-    old = DerivedState.of(new, claim)
+    old = DerivedState.of(claim)
     changes = {
         name: [getattr(old, name), getattr(new, name)]
         for name in ("status", "annotator_count", "agreement", "agreement_rank")
@@ -96,3 +98,39 @@ def refresh_state(claim: Claim, overlap: int, *, bump: bool) -> dict[str, Any]:
         )
         db.session.refresh(claim, ["version", "updated_at"])
     return changes
+
+
+def find_drift(claim_ids: list[int], overlap: int) -> list[int]:
+    """Return the claims among ``claim_ids`` whose stored state is not what their rows say.
+
+    Four queries for the whole chunk, no locks: a quick look that the caller confirms under lock.
+    """
+    claims = db.session.scalars(sa.select(Claim).where(Claim.id.in_(claim_ids))).all()
+    annotations: dict[int, list[Annotation]] = {i: [] for i in claim_ids}
+    for a in db.session.scalars(sa.select(Annotation).where(Annotation.claim_id.in_(claim_ids))):
+        annotations[a.claim_id].append(a)
+    newest = (
+        sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v"))
+        .where(Verdict.claim_id.in_(claim_ids))
+        .group_by(Verdict.claim_id)
+        .subquery()
+    )
+    latest = {
+        v.claim_id: v
+        for v in db.session.scalars(
+            sa.select(Verdict).join(
+                newest, sa.and_(newest.c.claim_id == Verdict.claim_id, newest.c.v == Verdict.version)
+            )
+        )
+    }
+    linked = set(
+        db.session.scalars(sa.select(LabelStudioLink.claim_id).where(LabelStudioLink.claim_id.in_(claim_ids)))
+    )
+    drifted = []
+    for claim in claims:
+        new = derive(
+            claim, annotations[claim.id], latest.get(claim.id), linked=claim.id in linked, overlap=overlap
+        )
+        if new != DerivedState.of(claim):
+            drifted.append(claim.id)
+    return sorted(drifted)
