@@ -92,7 +92,7 @@ def test_the_whole_loop(ls_app, ls_client, client, admin, reviewer, runner):
             )
 
         # Label Studio posts the webhook inside the annotator's request, so it has arrived by now.
-        db.session.expire_all()
+        db.session.rollback()  # a new snapshot: see what the server and workers committed
         stored = list(db.session.scalars(sa.select(Annotation).order_by(Annotation.id)))
         assert [a.claim_id for a in stored] == [c["id"] for c in targets]
         assert all(a.source == "webhook" and a.annotator_ls_id == ann_id for a in stored)
@@ -163,7 +163,7 @@ def test_push_when_label_studio_is_unreachable_keeps_claims_queued(app, client, 
     result = runner.invoke(args=["labelstudio", "push"])
     assert result.exit_code == 1
     assert "unreachable" in result.output and f"{before} claims stay queued" in result.output
-    db.session.expire_all()
+    db.session.rollback()  # a new snapshot: see what the server and workers committed
     assert (
         db.session.scalar(sa.select(sa.func.count()).select_from(Claim).where(Claim.status == "queued"))
         == before
@@ -215,7 +215,7 @@ def test_push_as_an_rq_job_on_real_redis(ls_app, ls_client, client, admin, datab
     job = client.get(f"/api/v1/jobs/{response.json['id']}", headers=admin.headers).json
     assert job["status"] == "finished", job
     assert job["result"]["pushed"] == queued
-    db.session.expire_all()
+    db.session.rollback()  # a new snapshot: see what the server and workers committed
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LabelStudioLink)) == queued
     connection.flushdb()
     connection.close()
@@ -279,6 +279,7 @@ def test_two_blind_annotators_then_send_back_for_rework(ls_app, ls_client, clien
             again = third.next_task(boot.project_id)
         assert again is not None and again["id"] == task_id
         annotate_as(annotators[2][2], task_id, "Mostly true", "The 2023 release agrees.")
+        db.session.rollback()  # the live server committed the webhook: end this test's snapshot
         claim = client.get(f"/api/v1/claims/{claim_id}", headers=reviewer.headers).json
         assert claim["status"] == "annotated" and claim["annotator_count"] == 3
         assert claim["agreement"] == "majority"
@@ -289,7 +290,7 @@ def test_two_blind_annotators_then_send_back_for_rework(ls_app, ls_client, clien
     assert "repaired 0" in runner.invoke(args=["labelstudio", "sync"]).output
     from workbench.models import User
 
-    db.session.expire_all()
+    db.session.rollback()  # a new snapshot: see what the server and workers committed
     assert (
         db.session.scalar(sa.select(User.label_studio_user_id).where(User.email == email)) == annotators[0][0]
     )

@@ -91,7 +91,8 @@ def test_sync_derives_a_lost_count_again(app):
         ],
         [],
     )
-    service.sync(fake, actor="test")
+    first = service.sync(fake, actor="test")
+    assert (first.repaired, first.malformed) == (2, 0), first.skipped
     db.session.execute(
         sa.update(Claim).where(Claim.id == claim.id).values(annotator_count=1, status="in_annotation")
     )

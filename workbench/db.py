@@ -109,9 +109,30 @@ def begin_write(session: Session | None = None) -> None:
 
 
 @event.listens_for(Session, "after_begin")
-def _note_writer(session: Session, _transaction, connection: Connection) -> None:
-    if connection.dialect.name == "sqlite":
+def _note_writer(session: Session, transaction, connection: Connection) -> None:
+    # Savepoints begin too; only the outermost transaction says whether it holds the write lock.
+    if connection.dialect.name == "sqlite" and transaction.parent is None:
         session.info["writer"] = _writer.get()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writer(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("writer", None)
+
+
+def release_for_network(session: Session | None = None) -> None:
+    """End the session's transaction (nothing may be pending) before waiting on another server.
+
+    A writer's transaction holds SQLite's one write lock, and a row lock on PostgreSQL: held
+    across a call to Label Studio, it would keep webhooks waiting for as long as that call.
+    """
+    session = session or db.session()
+    if not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release_for_network() called with unflushed changes in the session")
+    session.commit()
 
 
 def lock_rows(model, ids: list[int]) -> None:
@@ -128,6 +149,8 @@ def lock_rows(model, ids: list[int]) -> None:
         sa.select(model)
         .where(model.id.in_(ids))
         .order_by(model.id)
-        .with_for_update()
+        # FOR NO KEY UPDATE: rows that only reference these (a claim match, an annotation)
+        # can still be inserted meanwhile, so ingest and the webhook never deadlock.
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).all()

@@ -113,6 +113,10 @@ def run_job(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
             db.session.rollback()
             raise
         finally:
+            if name in LOCKED and kwargs.get("job_id"):
+                # The door took the lock for this job: give it back even when the job failed
+                # before adopting it (Label Studio down, say), or it would answer 409 until it expires.
+                locks.release(name, kwargs["job_id"])
             # Each job builds its own app and engine: close its connections rather than leak them.
             db.session.remove()
             db.engine.dispose()

@@ -70,14 +70,22 @@ def adopt(name: str, job_id: str | None) -> bool:
     return found.rowcount == 1
 
 
-def renew(name: str) -> None:
-    """Show life: push the expiry on (call it between batches; the caller commits)."""
-    db.session.execute(
+def renew(name: str, job_id: str | None) -> None:
+    """Show life: push this holder's expiry on (call it between batches; the caller commits).
+
+    Raises Conflict when the lock is no longer this holder's (it expired and another run took
+    it over): the caller stops rather than run beside the new holder.
+    """
+    if job_id is None:
+        return
+    found = db.session.execute(
         sa.update(JobLock)
-        .where(JobLock.name == name)
+        .where(JobLock.name == name, JobLock.job_id == job_id)
         .values(expires_at=utcnow() + LOCK_TTL)
         .execution_options(synchronize_session=False)
     )
+    if found.rowcount != 1:
+        raise Conflict(f"{name} lost its lock (it expired and another run took over); stopping")
 
 
 def release(name: str, job_id: str | None = None) -> None:
@@ -91,13 +99,14 @@ def release(name: str, job_id: str | None = None) -> None:
 
 
 @contextmanager
-def held(name: str, holder: str, *, job_id: str | None = None) -> Iterator[None]:
-    """Run the block holding the lock (taken now, or adopted from the door that queued the job)."""
+def held(name: str, holder: str, *, job_id: str | None = None) -> Iterator[str]:
+    """Run the block holding the lock (taken now, or adopted from the door that queued the job);
+    the block gets the holder's token, for ``renew``."""
     token = job_id or f"inline-{uuid.uuid4().hex}"
     if not adopt(name, job_id):
         acquire(name, holder, job_id=token)
     try:
-        yield
+        yield token
     finally:
         # Only our own row: if ours expired and another run took over, theirs stays.
         release(name, token)

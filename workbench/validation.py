@@ -8,6 +8,7 @@ are refused at the door, or replaced with U+FFFD where refusing is not an option
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -157,3 +158,20 @@ def check_json(obj: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
                 f"{what} at {found.path} {problem}; it cannot be stored",
                 errors={found.path: [f"key {problem}" if found.is_key else problem]},
             )
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as infinity: no column or export can hold it
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """Parse JSON that every database and export can hold: no NaN, no Infinity, no number that
+    overflows a float. Raises ValueError (``json.JSONDecodeError`` is one) or RecursionError."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, g, request
 
-from workbench.db import mark_writer, unmark_writer
+from workbench.db import db, mark_writer, unmark_writer
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -21,6 +21,11 @@ def _mark_writers() -> None:
 def _unmark_writers(_exc: BaseException | None) -> None:
     token = g.pop("writer_token", None)
     if token is not None:
+        # A writer's transaction still open now holds SQLite's write lock: end it here, not
+        # when the app context goes (tests keep one app context across many requests).
+        session = db.session()
+        if session.info.get("writer") and session.in_transaction():
+            session.rollback()
         unmark_writer(token)
 
 

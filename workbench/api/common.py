@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
@@ -14,7 +13,7 @@ from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
 from workbench.errors import BadRequest, UnsupportedMediaType, ValidationError
-from workbench.validation import MAX_INT, check_json
+from workbench.validation import MAX_INT, check_json, loads_strict
 
 _INTEGER = re.compile(r"[+-]?0*([0-9]+)\Z")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -56,19 +55,6 @@ class LimitedRequest(Request):
         return super().stream
 
 
-def _refuse_constant(name: str) -> Any:
-    raise BadRequest(
-        f"the request body is not valid JSON: {name} is not a JSON number", errors={"body": [name]}
-    )
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400 parses as infinity: no column or export can hold it
-        raise BadRequest(f"the number {text[:40]} is too large", errors={"body": ["number out of range"]})
-    return value
-
-
 def json_body() -> Any:
     """Decode the request body as JSON: 415 when it is not JSON, 400 when it is broken, NaN,
     infinite or nested too deeply, 422 naming the JSONPath of a string no database can store."""
@@ -78,7 +64,7 @@ def json_body() -> Any:
     if not raw.strip():
         raise BadRequest("the request body is empty; send a JSON object")
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        body = loads_strict(raw)
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"the request body is not valid JSON at line {exc.lineno} column {exc.colno}",
@@ -88,8 +74,8 @@ def json_body() -> Any:
         raise BadRequest("the request body is not valid JSON", errors={"body": [str(exc)]}) from None
     except RecursionError:
         raise BadRequest("the JSON body nests too deeply", errors={"body": ["nested too deeply"]}) from None
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise BadRequest("the request body is not valid JSON", errors={"body": [str(exc)]}) from None
+    except ValueError as exc:  # NaN, 1e400, an integer of more than 4300 digits
+        raise BadRequest(f"the request body is not valid JSON: {exc}", errors={"body": [str(exc)]}) from None
     check_json(body)
     return body
 

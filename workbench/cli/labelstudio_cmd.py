@@ -68,11 +68,17 @@ def push_command(batch_size: int | None) -> None:
 @labelstudio_group.command("sync")
 @fails_cleanly
 def sync_command() -> None:
-    """Pull annotations from Label Studio and store what webhooks missed."""
+    """Reconcile with Label Studio: store missed annotation versions, derive claim states again,
+    re-create a lost webhook, push claims stuck as attempted. A second run repairs 0."""
     from workbench.labelstudio import service
 
     result = service.sync()
     click.echo(
         f"checked {result.tasks_seen} tasks and {result.annotations_seen} annotations: "
-        f"repaired {result.repaired}, unplaced {result.unplaced}, malformed {result.malformed}"
+        f"repaired {result.total_repaired} ({result.repaired} annotation versions, "
+        f"{result.states_repaired} claim states, {result.repushed} claims pushed, "
+        f"webhook {'re-created' if result.webhook_recreated else 'in place'}), "
+        f"unplaced {result.unplaced}, malformed {result.malformed}"
     )
+    for reason in result.skipped[:20]:
+        click.echo(f"  skipped {reason}", err=True)

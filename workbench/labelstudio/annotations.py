@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -91,8 +90,8 @@ def parse_result(result: Any) -> ParsedResult:
             fields["rewritten_claim"] = "\n".join(_texts(value)) or None
         elif name == "confidence" and value.get("rating") is not None:
             rating = value["rating"]
-            if isinstance(rating, bool) or not isinstance(rating, int | float):
-                raise MalformedAnnotation("'rating' must be a number")
+            if isinstance(rating, bool) or not isinstance(rating, int | float) or not -1e9 < rating < 1e9:
+                raise MalformedAnnotation("'rating' must be a number between 0 and 100")
             fields["confidence"] = int(rating)
     return ParsedResult(**fields)
 
@@ -150,7 +149,10 @@ def updated_key(value: Any, field: str = "updated_at") -> str:
         raise MalformedAnnotation(f"'{field}' is not an ISO 8601 date-time: {value[:40]!r}") from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC form
+        raise MalformedAnnotation(f"'{field}' is out of range: {value!r}") from None
 
 
 def _bounded_id(value: Any, what: str, *, required: bool = False) -> int | None:
@@ -223,9 +225,9 @@ def store_annotation(
         raise MalformedAnnotation("'rating' (confidence) must be between 0 and 100")
     lead_time = annotation.get("lead_time")
     if lead_time is not None and (
-        isinstance(lead_time, bool) or not isinstance(lead_time, int | float) or not math.isfinite(lead_time)
+        isinstance(lead_time, bool) or not isinstance(lead_time, int | float) or not -1e15 < lead_time < 1e15
     ):
-        raise MalformedAnnotation("'lead_time' must be a finite number")
+        raise MalformedAnnotation("'lead_time' must be a number of seconds")
     updated_key(annotation.get("created_at"), "created_at")  # validated, stored as sent
     version_key = updated_key(annotation.get("updated_at"))
     digest = content_hash(annotation)

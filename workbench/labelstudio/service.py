@@ -15,7 +15,7 @@ from flask import current_app
 
 from workbench import audit, locks
 from workbench.audit.rows import attest, attest_ids
-from workbench.db import begin_write, db, lock_rows
+from workbench.db import begin_write, db, lock_rows, release_for_network
 from workbench.errors import LabelStudioError, WorkbenchError
 from workbench.labelstudio.annotations import (
     MalformedAnnotation,
@@ -238,15 +238,18 @@ def _record_links(
         ],
     )
     # Guarded and relative: a claim that changed while Label Studio imported (a reviewer's
-    # decision, say) keeps its state; the version moves on from whatever it is now.
+    # decision, say) keeps its state; the version moves on from whatever it is now. Only the
+    # rows this UPDATE changed (and so locked) are attested by the events below.
     claims = Claim.__table__
-    db.session.execute(
-        claims.update()
-        .where(claims.c.id == sa.bindparam("cid"), claims.c.status == ClaimStatus.QUEUED)
-        .values(status=ClaimStatus.IN_ANNOTATION, version=claims.c.version + 1, updated_at=now),
-        [{"cid": c.id} for c, _ in pairs],
+    moved = set(
+        db.session.scalars(
+            claims.update()
+            .where(claims.c.id.in_([c.id for c, _ in pairs]), claims.c.status == ClaimStatus.QUEUED)
+            .values(status=ClaimStatus.IN_ANNOTATION, version=claims.c.version + 1, updated_at=now)
+            .returning(claims.c.id)
+        )
     )
-    rows = attest_ids("claim", [c.id for c, _ in pairs])
+    rows = attest_ids("claim", moved)
     audit.append_many(
         {
             "actor": actor,
@@ -259,7 +262,7 @@ def _record_links(
                 "task_id": t,
                 "label_config_sha256": config_hash,
                 "reconciled": reconciled,
-                "rows": {f"claim:{c.id}": rows[f"claim:{c.id}"]},
+                "rows": {f"claim:{c.id}": rows[f"claim:{c.id}"]} if c.id in moved else {},
             },
         }
         for c, t in pairs
@@ -278,6 +281,7 @@ def _reconcile_attempted(client: LabelStudioClient, pid: int, actor: str, config
     }
     if not pending:
         return 0
+    release_for_network()
     found = [
         (pending[uuid], int(task["id"]))
         for task in client.iter_tasks(pid)
@@ -307,6 +311,7 @@ def _next_batch(after_id: int, size: int, *, attempted_only: bool = False) -> _B
         )
     )
     if not claims:
+        release_for_network()
         return None
     articles = {
         a.id: a
@@ -340,9 +345,10 @@ def push(
     job_id: str | None = None,
 ) -> PushResult:
     """Push queued claims, one push at a time: a second one at once gets Conflict (409)."""
+    release_for_network()
     pid = project_id(client)  # a Label Studio that cannot be used is said before anything else
-    with locks.held(PUSH_LOCK, actor, job_id=job_id):
-        return _push(client, pid, actor=actor, batch_size=batch_size, limit=limit)
+    with locks.held(PUSH_LOCK, actor, job_id=job_id) as token:
+        return _push(client, pid, actor=actor, batch_size=batch_size, limit=limit, lock=token)
 
 
 def _push(
@@ -353,6 +359,7 @@ def _push(
     batch_size: int | None = None,
     limit: int | None = None,
     attempted_only: bool = False,
+    lock: str | None = None,
 ) -> PushResult:
     """Import queued claims in batches and record their task ids; never push a claim twice.
 
@@ -392,7 +399,7 @@ def _push(
             _record_links(
                 list(zip(batch.pending, task_ids, strict=True)), pid, config_hash, actor, reconciled=False
             )
-            locks.renew(PUSH_LOCK)
+            locks.renew(PUSH_LOCK, lock)
             db.session.commit()
             result.pushed += len(batch.pending)
             result.batches += 1
@@ -441,16 +448,18 @@ def sync(client: LabelStudioClient, *, actor: str = "sync", job_id: str | None =
     if Label Studio lost or disabled it; links or re-pushes claims stuck as attempted.
     Running it twice in a row, the second run repairs nothing.
     """
+    release_for_network()
     pid = project_id(client)  # a Label Studio that cannot be used is said before anything else
-    with locks.held(SYNC_LOCK, actor, job_id=job_id):
-        return _sync(client, pid, actor=actor)
+    with locks.held(SYNC_LOCK, actor, job_id=job_id) as token:
+        return _sync(client, pid, actor=actor, lock=token)
 
 
-def _sync(client: LabelStudioClient, pid: int, *, actor: str) -> SyncResult:
+def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> SyncResult:
     overlap = current_app.config["ANNOTATION_OVERLAP"]
     result = SyncResult()
+    people = client.list_users()
     begin_write()
-    emails = refresh_users(client, actor=actor)
+    emails = refresh_users(client, actor=actor, users=people)
     db.session.commit()  # the user cache; hold no lock while paging through Label Studio
     for task in client.iter_tasks(pid):
         result.tasks_seen += 1
@@ -469,22 +478,28 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str) -> SyncResult:
             if isinstance(annotation, dict) and annotation.get("task") is None:
                 annotation = {**annotation, "task": task.get("id")}
             try:
-                stored = store_annotation(
-                    claim, annotation, source="sync", project_id=pid, overlap=overlap, email_lookup=emails
-                )
-            except (MalformedAnnotation, TypeError, ValueError, AttributeError) as exc:
-                # Recorded in the report and the audit event; the rest is still reconciled.
+                # A savepoint: whatever goes wrong with one annotation takes back only its own writes.
+                with db.session.begin_nested():
+                    stored = store_annotation(
+                        claim, annotation, source="sync", project_id=pid, overlap=overlap, email_lookup=emails
+                    )
+            except Exception as exc:  # one annotation must not stop the reconcile of the others
                 result.malformed += 1
-                result.skipped.append(f"task {task.get('id')!r}, annotation {_ann_id(annotation)!r}: {exc}")
+                reason = exc if isinstance(exc, MalformedAnnotation) else f"{type(exc).__name__}: {exc}"
+                result.skipped.append(
+                    f"task {task.get('id')!r}, annotation {_ann_id(annotation)!r}: {reason}"
+                )
                 continue
             if stored is not None:
                 result.repaired += 1
+        locks.renew(SYNC_LOCK, lock)
         # Commit task by task: webhooks (answered within Label Studio's 1 s) must not wait
         # behind a long sync's open transaction.
         db.session.commit()
+    # Stuck pushes first: a claim linked now has its state derived in the same run.
+    result.repushed = _repush_attempted(client, pid, actor=actor)
     result.states_repaired = reconcile_states(overlap, actor=actor)
     result.webhook_recreated = _ensure_webhook(client, pid, actor=actor)
-    result.repushed = _repush_attempted(client, pid, actor=actor)
     begin_write()
     if result.total_repaired or result.unplaced or result.malformed:
         audit.append(
@@ -574,6 +589,7 @@ def _ensure_webhook(client: LabelStudioClient, pid: int, *, actor: str) -> bool:
     secret = current_app.config.get("WEBHOOK_SECRET")
     if not secret:
         return False
+    release_for_network()
     hook, what = client.ensure_webhook(pid, webhook_url(), {WEBHOOK_HEADER: secret}, WEBHOOK_ACTIONS)
     changed = what != "unchanged"
     if changed:
@@ -601,8 +617,8 @@ def _repush_attempted(client: LabelStudioClient, pid: int, *, actor: str) -> int
     if not stuck:
         return 0
     try:
-        with locks.held(PUSH_LOCK, actor):
-            result = _push(client, pid, actor=actor, attempted_only=True)
+        with locks.held(PUSH_LOCK, actor) as token:
+            result = _push(client, pid, actor=actor, attempted_only=True, lock=token)
     except WorkbenchError as exc:
         if exc.status != 409:
             raise
@@ -610,11 +626,13 @@ def _repush_attempted(client: LabelStudioClient, pid: int, *, actor: str) -> int
     return result.reconciled + result.pushed
 
 
-def refresh_users(client: LabelStudioClient, *, actor: str = "sync") -> dict[int, str]:
-    """Cache Label Studio's users (one call), map workbench users to them by email, and audit
-    each change; return their emails by id. The caller commits."""
+def refresh_users(
+    client: LabelStudioClient, *, actor: str = "sync", users: list[dict] | None = None
+) -> dict[int, str]:
+    """Cache Label Studio's users (one call, unless ``users`` were fetched already), map workbench
+    users to them by email, and audit each change; return their emails by id. The caller commits."""
     emails: dict[int, str] = {}
-    for user in client.list_users():
+    for user in client.list_users() if users is None else users:
         email = plausible_email(user.get("email"))
         uid = user.get("id")
         if email is None or not isinstance(uid, int) or isinstance(uid, bool) or not 0 < uid <= MAX_INT:
@@ -681,7 +699,9 @@ def request_rework(client: LabelStudioClient, *, claim: Claim) -> None:
         raise WorkbenchError(
             f"claim {claim.id} was never pushed to Label Studio: nothing to send back", status=409
         )
-    task = client.get_task(claim.link.task_id)
+    task_id = claim.link.task_id
+    release_for_network()  # nothing is written yet; hold no lock while Label Studio answers
+    task = client.get_task(task_id)
     # Label Studio then serves the task to annotators who have not annotated it yet; the
     # earlier annotators can still open it and revise theirs (docs/label-studio-notes.md).
-    client.reopen_task(claim.link.task_id, overlap=int(task.get("total_annotations") or 0) + 1)
+    client.reopen_task(task_id, overlap=int(task.get("total_annotations") or 0) + 1)

@@ -11,7 +11,7 @@ from workbench.db import db
 from workbench.errors import Unauthorized
 from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
 from workbench.models import WebhookEvent
-from workbench.validation import MAX_INT, sanitize, storable_body
+from workbench.validation import MAX_INT, loads_strict, sanitize, storable_body
 
 ANNOTATION_ACTIONS = {"ANNOTATION_CREATED", "ANNOTATION_UPDATED"}
 _ACTION_MAX = 100
@@ -55,14 +55,10 @@ class _Delivery:
         return event
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _parse(text: str):
     """Parse strict JSON (no NaN or Infinity); say why not in one line."""
     try:
-        return json.loads(text, parse_constant=_reject_constant), None
+        return loads_strict(text), None
     except json.JSONDecodeError as exc:
         return None, f"body is not JSON: {exc.msg} at position {exc.pos}"
     except ValueError as exc:
@@ -128,10 +124,16 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
     if annotation.get("task") is None:
         annotation = {**annotation, "task": task_id}
     try:
-        # Raises before it writes anything, so a malformed delivery is kept on its own.
+        # Raises MalformedAnnotation before it writes anything.
         row = store_annotation(claim, annotation, source="webhook", project_id=project_id, overlap=overlap)
     except MalformedAnnotation as exc:
         return _commit(delivery.keep(action, "malformed", f"annotation {annotation.get('id')!r}: {exc}")), 400
+    except Exception as exc:
+        # A fault of ours, not of the delivery: keep it (sync repairs the annotation later), then
+        # let the error handler answer 500 and log it.
+        db.session.rollback()
+        _commit(delivery.keep(action, "failed", f"could not be stored: {type(exc).__name__}"))
+        raise
     event = delivery.keep(
         action,
         "processed" if row else "duplicate",

@@ -76,7 +76,7 @@ class WebhookEvent(db.Model):
     body_length: Mapped[int | None]
     body_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     body_stored_as: Mapped[str] = mapped_column(sa.String(20), default="as_sent")
-    # processed | duplicate | unplaced | unknown_action | malformed | recorded
+    # processed | duplicate | unplaced | unknown_action | malformed | recorded | failed
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
     detail: Mapped[str | None] = mapped_column(sa.Text)
     annotation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("annotations.id"))

@@ -58,8 +58,12 @@ def derive(
         sent = as_utc(latest_verdict.created_at)
         newer = any(as_utc(a.received_at) > sent for a in annotations)  # type: ignore[operator]
         status = ClaimStatus.ANNOTATED if newer else ClaimStatus.NEEDS_REWORK
-    elif linked or annotations:
-        status = ClaimStatus.ANNOTATED if count >= overlap else ClaimStatus.IN_ANNOTATION
+    elif linked:
+        # Forward only: a claim that reached the queue stays there when a vote is withdrawn or
+        # the overlap is raised (the queue itself asks for enough annotators).
+        enough = count >= overlap or claim.status == ClaimStatus.ANNOTATED
+        status = ClaimStatus.ANNOTATED if enough else ClaimStatus.IN_ANNOTATION
+    # An unlinked claim keeps its status (queued): sync links it first, from Label Studio's tasks.
     return DerivedState(status, count, kind, RANK[kind])
 
 

@@ -1,0 +1,84 @@
+"""Job locks never outlive their job, and derived claim states only move forward."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import annotation_payload, link_claim, make_article
+from workbench import jobs, locks
+from workbench.db import db
+from workbench.errors import Conflict, LabelStudioUnavailable
+from workbench.labelstudio.annotations import store_annotation
+from workbench.labelstudio.service import reconcile_states
+from workbench.models import Claim, JobLock
+
+
+def test_a_second_taker_is_told_who_holds_the_lock(app):
+    locks.acquire("labelstudio.push", "first@example.org", job_id="a")
+    with pytest.raises(Conflict) as refused:
+        locks.acquire("labelstudio.push", "second@example.org", job_id="b")
+    assert refused.value.errors["running"]["holder"] == "first@example.org"
+    locks.release("labelstudio.push", "a")
+    locks.acquire("labelstudio.push", "second@example.org", job_id="b")
+
+
+def test_an_expired_lock_is_taken_over_and_its_old_holder_stops(app):
+    locks.acquire("labelstudio.sync", "old", job_id="old")
+    # Its holder died long ago: the lock expired.
+    db.session.execute(sa.update(JobLock).values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    db.session.commit()
+    locks.acquire("labelstudio.sync", "new", job_id="new")
+    with pytest.raises(Conflict):
+        locks.renew("labelstudio.sync", "old")
+    locks.renew("labelstudio.sync", "new")
+
+
+def test_a_queued_job_that_fails_before_it_starts_gives_its_lock_back(app, database_url, monkeypatch):
+    """The door takes the lock when it queues; Label Studio down must not leave it held."""
+    locks.acquire("labelstudio.push", "api", job_id="job-1")
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", database_url)
+    monkeypatch.setenv("WORKBENCH_LABEL_STUDIO_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("WORKBENCH_LABEL_STUDIO_API_KEY", "0" * 40)
+    with pytest.raises(LabelStudioUnavailable):
+        jobs.run_job("labelstudio.push", {"actor": "api", "job_id": "job-1"})
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobLock)) == 0
+
+
+@pytest.fixture
+def annotated(app):
+    article = make_article()
+    claim = next(c for c in article.claims if c.checkworthy)
+    link_claim(claim, task_id=501)
+    for n in (1, 2):
+        store_annotation(
+            claim,
+            annotation_payload(n, 501, user_id=n)["annotation"],
+            source="webhook",
+            project_id=1,
+            overlap=2,
+        )
+    db.session.commit()
+    return claim
+
+
+def test_raising_the_overlap_does_not_take_claims_out_of_the_queue(annotated):
+    assert annotated.status == "annotated"
+    assert reconcile_states(3) == 0
+    db.session.expire_all()
+    assert db.session.get(Claim, annotated.id).status == "annotated"
+
+
+def test_an_unlinked_claim_placed_by_uuid_stays_queued_until_sync_links_it(app):
+    article = make_article()
+    claim = next(c for c in article.claims if c.checkworthy)
+    assert claim.status == "queued"
+    store_annotation(
+        claim, annotation_payload(1, 777, user_id=1)["annotation"], source="webhook", project_id=1, overlap=1
+    )
+    db.session.commit()
+    assert claim.status == "queued" and claim.annotator_count == 1
+    assert reconcile_states(1) == 0
