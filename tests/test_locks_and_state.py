@@ -82,3 +82,25 @@ def test_an_unlinked_claim_placed_by_uuid_stays_queued_until_sync_links_it(app):
     db.session.commit()
     assert claim.status == "queued" and claim.annotator_count == 1
     assert reconcile_states(1) == 0
+
+
+def test_a_locked_claim_can_still_be_referenced_so_ingest_never_deadlocks_with_a_delivery(annotated):
+    """The webhook locks a claim, then waits for the audit lock; ingest holds the audit lock while
+    it stores matches that reference verified claims. The claim lock must not block those."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row lock modes are PostgreSQL's; SQLite has one writer at a time")
+    from workbench.db import lock_rows
+
+    other = next(c for c in annotated.article.claims if c.id != annotated.id)
+    lock_rows(Claim, [annotated.id])  # as store_annotation does, and keeps it to the end
+    with db.engine.connect() as second:
+        second.execute(sa.text("SET lock_timeout = '2s'"))
+        second.execute(
+            sa.text(
+                "INSERT INTO claim_matches (claim_id, matched_claim_id, score, threshold, method, "
+                "created_at) VALUES (:c, :m, 0.9, 0.5, 'test', now())"
+            ),
+            {"c": other.id, "m": annotated.id},
+        )
+        second.rollback()
+    db.session.rollback()
