@@ -126,3 +126,22 @@ def annotation_payload(
         },
         "project": {"id": project_id},
     }
+
+
+def annotated_claim(task_id: int = 501, annotators: tuple[int, ...] = (1, 2)) -> Claim:
+    """A new article's first check-worthy claim, pushed and labelled once by each annotator id."""
+    from workbench.labelstudio.annotations import store_annotation
+
+    article = make_article()
+    claim = next(c for c in article.claims if c.checkworthy)
+    link_claim(claim, task_id=task_id)
+    for n in annotators:
+        store_annotation(
+            claim,
+            annotation_payload(n, task_id, user_id=n)["annotation"],
+            source="webhook",
+            project_id=1,
+            overlap=len(annotators),
+        )
+    db.session.commit()
+    return claim

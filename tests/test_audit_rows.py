@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import annotation_payload, link_claim, make_article, make_user
+from tests.factories import annotated_claim, annotation_payload, link_claim, make_article, make_user
 from workbench import audit
 from workbench.db import db
 from workbench.labelstudio.annotations import store_annotation
@@ -17,18 +17,7 @@ from workbench.review import decide
 @pytest.fixture
 def decided(app):
     """An article whose first check-worthy claim two annotators labelled and a reviewer accepted."""
-    article = make_article()
-    claim = next(c for c in article.claims if c.checkworthy)
-    link_claim(claim, task_id=501)
-    for n in (1, 2):
-        store_annotation(
-            claim,
-            annotation_payload(n, 501, user_id=n)["annotation"],
-            source="webhook",
-            project_id=1,
-            overlap=2,
-        )
-    db.session.commit()
+    claim = annotated_claim()
     reviewer = make_user("reviewer")
     decide(
         claim.id,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import annotation_payload, link_claim, make_article
+from tests.factories import annotated_claim, annotation_payload, make_article
 from workbench import jobs, locks
 from workbench.db import db
 from workbench.errors import Conflict, LabelStudioUnavailable
@@ -50,18 +50,7 @@ def test_a_queued_job_that_fails_before_it_starts_gives_its_lock_back(app, datab
 
 @pytest.fixture
 def annotated(app):
-    article = make_article()
-    claim = next(c for c in article.claims if c.checkworthy)
-    link_claim(claim, task_id=501)
-    for n in (1, 2):
-        store_annotation(
-            claim,
-            annotation_payload(n, 501, user_id=n)["annotation"],
-            source="webhook",
-            project_id=1,
-            overlap=2,
-        )
-    db.session.commit()
+    claim = annotated_claim()
     return claim
 
 

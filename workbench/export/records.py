@@ -22,6 +22,7 @@ from workbench.models import (
     Verdict,
 )
 from workbench.models.base import iso
+from workbench.models.verdict import newest_versions
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,7 @@ class ExportFilters:
 
 def latest_verdicts(up_to_verdict_id: int | None = None):
     """Select each claim's newest verdict version (as of a verdict id, when given)."""
-    newest = sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v")).group_by(Verdict.claim_id)
-    if up_to_verdict_id is not None:
-        newest = newest.where(Verdict.id <= up_to_verdict_id)
-    newest = newest.subquery()
-    return sa.select(Verdict).join(
-        newest, sa.and_(newest.c.claim_id == Verdict.claim_id, newest.c.v == Verdict.version)
-    )
+    return newest_versions(up_to_verdict_id=up_to_verdict_id)
 
 
 def _selection(filters: ExportFilters):

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from workbench import audit
 from workbench.db import db
 from workbench.extraction.matching import find_matches
-from workbench.models import Article, Claim, ClaimMatch, ClaimStatus, Verdict
+from workbench.models import Article, Claim, ClaimMatch, ClaimStatus
+from workbench.models.verdict import newest_versions
 
 METHOD = "workbench.extraction.matching"
 
@@ -83,20 +84,7 @@ def earlier_verdicts(claim_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
             sa.select(Article).where(Article.id.in_({c.article_id for c in earlier.values()}))
         )
     }
-    newest = (
-        sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v"))
-        .where(Verdict.claim_id.in_(earlier_ids))
-        .group_by(Verdict.claim_id)
-        .subquery()
-    )
-    verdicts = {
-        v.claim_id: v
-        for v in db.session.scalars(
-            sa.select(Verdict).join(
-                newest, sa.and_(newest.c.claim_id == Verdict.claim_id, newest.c.v == Verdict.version)
-            )
-        )
-    }
+    verdicts = {v.claim_id: v for v in db.session.scalars(newest_versions(claim_ids=list(earlier_ids)))}
     out: dict[int, list[dict[str, Any]]] = {}
     for m in matches:
         c = earlier[m.matched_claim_id]

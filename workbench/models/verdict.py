@@ -34,3 +34,16 @@ class Verdict(db.Model):
 
     claim: Mapped[Claim] = relationship(back_populates="verdicts")
     reviewer: Mapped[User] = relationship()
+
+
+def newest_versions(*, claim_ids: list[int] | None = None, up_to_verdict_id: int | None = None) -> sa.Select:
+    """Select each claim's newest verdict version (of ``claim_ids``; as of a verdict id, when given)."""
+    newest = sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v")).group_by(Verdict.claim_id)
+    if claim_ids is not None:
+        newest = newest.where(Verdict.claim_id.in_(claim_ids))
+    if up_to_verdict_id is not None:
+        newest = newest.where(Verdict.id <= up_to_verdict_id)
+    newest = newest.subquery()
+    return sa.select(Verdict).join(
+        newest, sa.and_(newest.c.claim_id == Verdict.claim_id, newest.c.v == Verdict.version)
+    )

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from workbench.db import db
 from workbench.models import Annotation, Claim, ClaimStatus, LabelStudioLink, Verdict
 from workbench.models.base import as_utc, utcnow
+from workbench.models.verdict import newest_versions
 from workbench.review.agreement import RANK, claim_agreement
 
 _DECIDED = {
@@ -113,20 +114,7 @@ def find_drift(claim_ids: list[int], overlap: int) -> list[int]:
     annotations: dict[int, list[Annotation]] = {i: [] for i in claim_ids}
     for a in db.session.scalars(sa.select(Annotation).where(Annotation.claim_id.in_(claim_ids))):
         annotations[a.claim_id].append(a)
-    newest = (
-        sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v"))
-        .where(Verdict.claim_id.in_(claim_ids))
-        .group_by(Verdict.claim_id)
-        .subquery()
-    )
-    latest = {
-        v.claim_id: v
-        for v in db.session.scalars(
-            sa.select(Verdict).join(
-                newest, sa.and_(newest.c.claim_id == Verdict.claim_id, newest.c.v == Verdict.version)
-            )
-        )
-    }
+    latest = {v.claim_id: v for v in db.session.scalars(newest_versions(claim_ids=claim_ids))}
     linked = set(
         db.session.scalars(sa.select(LabelStudioLink.claim_id).where(LabelStudioLink.claim_id.in_(claim_ids)))
     )
