@@ -28,6 +28,8 @@ CSV_COLUMNS = [
     "verdict_at",
     "verdict_version",
     "annotators",
+    "annotator_rationales",
+    "annotator_evidence",
     "ls_project_id",
     "ls_task_id",
     "audit_hash",
@@ -81,6 +83,17 @@ def csv_rows(records: Iterable[dict]) -> Iterator[str]:
             f"at {x['ls_updated_at'] or x['received_at']}"
             for x in r["annotations"]
         )
+        # Every annotator's own words, one "email: text" line each (nothing they typed dropped).
+        rationales = "\n".join(
+            f"{x['annotator_email'] or x['annotator_ls_id']}: {x['rationale']}"
+            for x in r["annotations"]
+            if x.get("rationale")
+        )
+        evidence = "\n".join(
+            f"{x['annotator_email'] or x['annotator_ls_id']}: {x['evidence_text']}"
+            for x in r["annotations"]
+            if x.get("evidence_text")
+        )
         writer.writerow(
             _cell(value)
             for value in [
@@ -100,6 +113,8 @@ def csv_rows(records: Iterable[dict]) -> Iterator[str]:
                 v["created_at"],
                 v["version"],
                 annotators,
+                rationales,
+                evidence,
                 ls.get("project_id", ""),
                 ls.get("task_id", ""),
                 r["audit_hash"],

@@ -28,6 +28,7 @@ class ParsedResult:
     checkworthy: bool | None
     verdict: str | None
     evidence_urls: list[str]
+    evidence_text: str | None
     rationale: str | None
     confidence: int | None
     rewritten_claim: str | None
@@ -65,6 +66,7 @@ def parse_result(result: Any) -> ParsedResult:
         "checkworthy": None,
         "verdict": None,
         "evidence_urls": [],
+        "evidence_text": None,
         "rationale": None,
         "confidence": None,
         "rewritten_claim": None,
@@ -83,7 +85,11 @@ def parse_result(result: Any) -> ParsedResult:
             choice = _first_choice(value)
             fields["verdict"] = choice if choice in RATINGS else None
         elif name == "evidence":
-            fields["evidence_urls"] = [u for t in _texts(value) for u in _URL.findall(t)]
+            # Kept as typed ("Ministry press release, 3 Jan" is evidence too); only http(s)
+            # addresses become links.
+            texts = _texts(value)
+            fields["evidence_text"] = "\n".join(texts) or None
+            fields["evidence_urls"] = [u for t in texts for u in _URL.findall(t)]
         elif name == "rationale":
             fields["rationale"] = "\n".join(_texts(value)) or None
         elif name == "rewrite":
@@ -267,6 +273,7 @@ def store_annotation(
         checkworthy=parsed.checkworthy,
         verdict=parsed.verdict,
         evidence_urls=parsed.evidence_urls,
+        evidence_text=parsed.evidence_text,
         rationale=parsed.rationale,
         confidence=parsed.confidence,
         rewritten_claim=parsed.rewritten_claim,

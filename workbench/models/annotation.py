@@ -45,6 +45,8 @@ class Annotation(db.Model):
     checkworthy: Mapped[bool | None]
     verdict: Mapped[str | None] = mapped_column(sa.String(40))
     evidence_urls: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # The evidence as the annotator typed it; evidence_urls are the http(s) links found in it.
+    evidence_text: Mapped[str | None] = mapped_column(sa.Text)
     rationale: Mapped[str | None] = mapped_column(sa.Text)
     confidence: Mapped[int | None]
     rewritten_claim: Mapped[str | None] = mapped_column(sa.Text)
