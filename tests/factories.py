@@ -138,7 +138,7 @@ def annotated_claim(task_id: int = 501, annotators: tuple[int, ...] = (1, 2)) ->
     for n in annotators:
         store_annotation(
             claim,
-            annotation_payload(n, task_id, user_id=n)["annotation"],
+            annotation_payload(task_id * 100 + n, task_id, user_id=n)["annotation"],
             source="webhook",
             project_id=1,
             overlap=len(annotators),

@@ -42,7 +42,7 @@ def test_real_work_verifies(decided):
     ("statement", "row"),
     [
         ("UPDATE verdicts SET rating = 'True', rationale = 'tampered'", "verdict:"),
-        ("UPDATE annotations SET verdict = 'True' WHERE ls_annotation_id = 2", "annotation:"),
+        ("UPDATE annotations SET verdict = 'True' WHERE ls_annotation_id = 50102", "annotation:"),
         ("UPDATE claims SET status = 'rejected' WHERE status = 'verified'", "claim:"),
         ("UPDATE articles SET title = 'Another title'", "article:"),
         ("UPDATE users SET role = 'admin' WHERE role = 'reviewer'", "user:"),
