@@ -7,7 +7,7 @@ from workbench.db import db, mark_writer, unmark_writer
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # GET endpoints that write (an export appends its audit event before it streams).
-WRITING_GETS = {"api.export_verified_claims"}
+WRITING_GETS = {"api.export_verified_claims", "web.export_download"}
 
 
 @bp.before_app_request

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import asdict, replace
 
 from workbench import audit
-from workbench.db import db
+from workbench.db import begin_write, db
 from workbench.errors import ValidationError
 from workbench.export import formats
 from workbench.export.records import ExportFilters, claim_ids, iter_records, max_verdict_id
@@ -63,4 +64,27 @@ def start_export(
         chunks = formats.claimreview(records, organisation)
     else:
         chunks = formats.json_array(records)
-    return chunks, total, audit_hash
+    return _sealed(chunks, summary.seq, actor, fmt, total), total, audit_hash
+
+
+def _sealed(chunks: Iterator[str], export_seq: int, actor: str, fmt: str, total: int) -> Iterator[str]:
+    """Stream the chunks and, once the last is out, record the content's sha256 and size.
+
+    Appended as ``export.completed`` (an export the reader stopped reading has none), so the
+    file anyone holds can be checked against the chain.
+    """
+    digest, size = hashlib.sha256(), 0
+    for chunk in chunks:
+        data = chunk.encode("utf-8")
+        digest.update(data)
+        size += len(data)
+        yield chunk
+    begin_write()
+    audit.append(
+        actor,
+        "export.completed",
+        "export",
+        fmt,
+        {"export_seq": export_seq, "records": total, "sha256": digest.hexdigest(), "bytes": size},
+    )
+    db.session.commit()
