@@ -12,8 +12,11 @@ from workbench.db import db
 from workbench.models import Claim, Verdict
 
 
-def sign_in(client, user):
-    response = client.post("/login", data={"token": user.token})
+def sign_in(client, user, next_path: str | None = None):
+    """Sign in through the form: load it (it sets the session's form token), then post it."""
+    url = "/login" if next_path is None else f"/login?next={next_path}"
+    form = client.get(url)
+    response = client.post(url, data={"token": user.token, "csrf": csrf(form.data)})
     assert response.status_code == 302
     return response
 
@@ -29,7 +32,8 @@ def test_pages_need_a_signed_in_user(client):
 
 
 def test_a_wrong_token_does_not_sign_in(client):
-    response = client.post("/login", data={"token": "nope"})
+    form = client.get("/login")
+    response = client.post("/login", data={"token": "nope", "csrf": csrf(form.data)})
     assert response.status_code == 401 and b"unknown" in response.data
 
 
@@ -102,7 +106,7 @@ def test_article_page_highlights_claims_and_escapes_text(client, admin):
 def test_an_empty_form_token_is_refused_even_before_any_page_set_one(client, reviewer):
     article = make_article()
     claim = labelled(client, next(c for c in article.claims if c.checkworthy), ["False", "False"])
-    client.post("/login?next=/health", data={"token": reviewer.token})  # signed in, no page rendered yet
+    sign_in(client, reviewer, "/health")  # signed in (a fresh session), no page rendered since
     response = client.post(
         f"/claims/{claim.id}/decide",
         data={"csrf": "", "action": "reject", "reason": "x", "claim_version": claim.version},

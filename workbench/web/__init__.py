@@ -10,17 +10,27 @@ from typing import Any
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 
-from workbench.db import db
 from workbench.models import User
+from workbench.web import security
 
 bp = Blueprint("web", __name__)
+# The headers and cookie flags cover the whole app (API, static files, errors), not only pages.
+bp.record_once(lambda state: security.init_app(state.app))
+
+_USER_KEY = "workbench.web_user"
 
 
 def signed_in_user() -> User | None:
-    """Return the active user of this browser session, if any."""
-    user_id = session.get("user_id")
-    user = db.session.get(User, user_id) if user_id else None
-    return user if user is not None and user.active else None
+    """Return the user of this browser session if the session is live (see web.security)."""
+    # Cached per request (not on g: tests keep one app context across many requests).
+    if _USER_KEY not in request.environ:
+        request.environ[_USER_KEY] = security.session_user(session)
+    return request.environ[_USER_KEY]
+
+
+def forget_signed_in_user() -> None:
+    """Drop this request's cached user (after signing in or out)."""
+    request.environ.pop(_USER_KEY, None)
 
 
 def login_required(*roles: str) -> Callable:
@@ -51,8 +61,8 @@ def csrf_token() -> str:
 
 @bp.before_request
 def check_csrf() -> None:
-    """Refuse form posts that do not carry the session's token."""
-    if request.method == "POST" and request.endpoint != "web.login":
+    """Refuse form posts that do not carry the session's token (sign-in too: no login CSRF)."""
+    if request.method == "POST":
         sent, expected = request.form.get("csrf", ""), session.get("csrf", "")
         if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
             abort(400, description="the form expired or did not come from this site; reload and try again")
@@ -61,6 +71,12 @@ def check_csrf() -> None:
 @bp.app_context_processor
 def template_helpers() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "current_user": signed_in_user}
+
+
+@bp.app_template_filter("http_url")
+def http_url_filter(value: Any) -> str | None:
+    """``{% if u|http_url %}``: link only http(s) URLs (a ``javascript:`` one is shown as text)."""
+    return security.http_url(value)
 
 
 from workbench.web import pages, review_pages  # noqa: E402,F401

@@ -11,7 +11,7 @@ from workbench.auth import user_for_token
 from workbench.db import db
 from workbench.models import Article, AuditEvent, Claim
 from workbench.schemas import sees_blind
-from workbench.web import bp, login_required
+from workbench.web import bp, forget_signed_in_user, login_required, security
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -22,20 +22,19 @@ def login():
         if user is None:
             flash("That token is unknown or its user is disabled.")
             return render_template("login.html"), 401
-        session.clear()
-        session["user_id"] = user.id
-        target = request.args.get("next") or ""
-        return redirect(
-            target if target.startswith("/") and not target.startswith("//") else url_for("web.dashboard")
-        )
+        security.start_session(session, user)
+        forget_signed_in_user()
+        # Only a path on this site may follow sign-in (no open redirect); anything else: dashboard.
+        return redirect(security.same_site_path(request.args.get("next")) or url_for("web.dashboard"))
     return render_template("login.html")
 
 
 @bp.post("/logout")
 @login_required()
 def logout():
-    """Sign out of this browser."""
-    session.clear()
+    """Sign out: the session ends on the server, for every copy of its cookie."""
+    security.end_session(session, g.user)
+    forget_signed_in_user()
     return redirect(url_for("web.login"))
 
 

@@ -8,17 +8,20 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from workbench import audit
+from workbench.api.claims import _load as _load_like_the_api
 from workbench.api.common import int_arg
 from workbench.config import RATINGS
 from workbench.db import db
-from workbench.errors import Conflict, WorkbenchError
+from workbench.errors import ValidationError, WorkbenchError
 from workbench.ingest.matching import earlier_verdicts
 from workbench.models import Claim, Verdict
 from workbench.paragraphs import paragraph_bounds
 from workbench.review import QueueFilters, decide, history, queue
 from workbench.review.agreement import claim_agreement, current_votes
+from workbench.schemas import ReviewActionSchema
 from workbench.validation import MAX_INT
 from workbench.web import bp, login_required
+from workbench.web.security import http_url
 
 
 @bp.get("/review")
@@ -89,6 +92,7 @@ def claim_page(claim_id: int):
 
 
 def _form_data() -> dict[str, Any]:
+    """Read the decide form into the shape the API's JSON body has (then loaded by its schema)."""
     form = request.form
     data: dict[str, Any] = {"action": form.get("action")}
     for name in ("claim_version", "annotation_id"):
@@ -100,10 +104,45 @@ def _form_data() -> dict[str, Any]:
     for name in ("rating", "rationale", "reason"):
         if form.get(name, "").strip():
             data[name] = form[name].strip()
-    evidence = [u.strip() for u in form.get("evidence", "").split() if u.strip()]
+    evidence = form.get("evidence", "").split()
     if evidence:
         data["evidence"] = evidence
     return data
+
+
+def load_review_action(data: dict[str, Any]) -> dict[str, Any]:
+    """Load a reviewer action exactly as the API does (ReviewActionSchema, the same message),
+    and allow only http(s) evidence links.
+
+    The schema's ``fields.Url()`` also takes ftp/ftps; a link a reviewer publishes must open in
+    a browser, so the form refuses those too, in the schema's own error shape.
+    """
+    loaded = _load_like_the_api(ReviewActionSchema(), data)
+    bad = {
+        i: ["Only http:// and https:// links may be evidence."]
+        for i, url in enumerate(loaded["evidence"])
+        if http_url(url) is None
+    }
+    if bad:
+        raise ValidationError("invalid request: evidence", errors={"evidence": bad})
+    return loaded
+
+
+def _flash_not_recorded(exc: WorkbenchError) -> None:
+    message = f"Not recorded: {exc.message}"
+    if isinstance(exc, ValidationError) and exc.errors:
+        details = "; ".join(f"{field}: {_describe(problem)}" for field, problem in sorted(exc.errors.items()))
+        # The flash travels in the session cookie: keep it well under a cookie's 4 KB.
+        message += f" ({details if len(details) <= 300 else details[:299] + '…'})"
+    flash(message)
+
+
+def _describe(problem: Any) -> str:
+    if isinstance(problem, dict):
+        return "; ".join(f"#{key}: {_describe(value)}" for key, value in problem.items())
+    if isinstance(problem, list | tuple):
+        return " ".join(_describe(p) for p in problem)
+    return str(problem)
 
 
 @bp.post("/claims/<int:claim_id>/decide")
@@ -112,19 +151,14 @@ def claim_decide(claim_id: int):
     """Apply a reviewer action from the claim page; a stale page is told what changed."""
     from workbench.labelstudio.service import request_rework
 
-    data = _form_data()
-    if data.get("rating") is not None and data["rating"] not in RATINGS:
-        abort(400, description=f"unknown rating {data['rating']!r}")
     try:
+        data = load_review_action(_form_data())
         verdict = decide(claim_id, g.user, data, send_back_hook=lambda claim: request_rework(claim=claim))
         db.session.commit()
         flash(f"Recorded: {verdict.decision} (verdict version {verdict.version}).")
-    except Conflict as exc:
-        db.session.rollback()
-        flash(f"Not recorded: {exc.message}")
     except WorkbenchError as exc:
         db.session.rollback()
-        flash(f"Not recorded: {exc.message}")
+        _flash_not_recorded(exc)
     return redirect(url_for("web.claim_page", claim_id=claim_id))
 
 
