@@ -79,4 +79,11 @@ def http_url_filter(value: Any) -> str | None:
     return security.http_url(value)
 
 
-from workbench.web import pages, review_pages  # noqa: E402,F401
+from workbench.web import (  # noqa: E402,F401
+    agreement_pages,
+    exports_pages,
+    ingest_pages,
+    operations_pages,
+    pages,
+    review_pages,
+)
