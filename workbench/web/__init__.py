@@ -81,6 +81,7 @@ def http_url_filter(value: Any) -> str | None:
 
 from workbench.web import (  # noqa: E402,F401
     agreement_pages,
+    articles_pages,
     exports_pages,
     ingest_pages,
     operations_pages,

@@ -93,6 +93,24 @@ def article_page(article_id: int):
     article = db.session.get(Article, article_id)
     if article is None:
         abort(404, description=f"no article with id {article_id}")
+    blind = sees_blind(g.user.role)
+    # Filters narrow the list under the text; the text keeps every claim highlighted.
+    status = "" if blind else (request.args.get("status") or "")
+    speaker = request.args.get("speaker") or ""
+    claims = [
+        c
+        for c in article.claims
+        if (not status or c.status == status) and (not speaker or (c.speaker or "") == speaker)
+    ]
     return render_template(
-        "article.html", article=article, body=highlighted(article, blind=sees_blind(g.user.role))
+        "article.html",
+        article=article,
+        body=highlighted(article, blind=blind),
+        claims=claims,
+        blind=blind,
+        statuses=sorted({c.status for c in article.claims}),
+        speakers=sorted({c.speaker for c in article.claims if c.speaker}),
+        status=status,
+        speaker=speaker,
+        ls_url=current_app.config["LABEL_STUDIO_URL"],
     )
