@@ -20,6 +20,7 @@ from tests.test_input_limits import raw_request, serve
 from tests.test_review import labelled
 from workbench.db import db
 from workbench.validation import MAX_INT
+from workbench.web.security import start_session
 
 SKIPPED = {"/api/v1/hooks/label-studio"}  # owned by the webhook's tests
 SHAPE = {"code", "status", "message", "errors"}
@@ -147,7 +148,7 @@ class Poster:
 
     def sign_in(self) -> None:
         with self.client.session_transaction() as session:
-            session["user_id"] = self.admin.user.id
+            start_session(session, self.admin.user)  # a live session: an id that no sign-out ended
             session["csrf"] = CSRF
 
     def post(self, path: str, data: bytes, content_type: str) -> None:

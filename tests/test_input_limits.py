@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from tests.factories import DEMO_TEXT, make_article, make_user
+from tests.test_web import sign_in
 from workbench import config as wb_config
 from workbench.db import db
 from workbench.models import Article, AuditEvent, User
@@ -144,7 +145,7 @@ def test_an_article_at_the_text_limit_fits_in_the_body_limit(client, admin):
 
 def test_a_form_over_the_limit_is_413(app, client, reviewer):
     app.config["MAX_CONTENT_LENGTH"] = 2048
-    client.post("/login", data={"token": reviewer.token})
+    sign_in(client, reviewer)
     response = client.post("/claims/1/decide", data={"csrf": "x", "reason": "y" * 4096})
     assert response.status_code == 413 and b"2048" in response.data
 
@@ -281,7 +282,7 @@ def test_the_largest_id_still_routes(client, admin):
 
 @pytest.mark.parametrize("path", ["/claims/{}", "/articles/{}"])
 def test_page_ids_too_large_are_404(client, admin, path):
-    client.post("/login", data={"token": admin.token})
+    sign_in(client, admin)
     assert client.get(path.format(HUGE)).status_code == 404
     assert client.get(path.format(9999999999999999999)).status_code == 404
 
@@ -320,7 +321,7 @@ def test_query_numbers_take_leading_zeros_and_the_largest_int(client, admin):
     "query", [f"page={HUGE}", "page=abc", "page=²", "page=0", f"article_id={HUGE}", "article_id=x"]
 )
 def test_the_review_page_refuses_bad_numbers_with_4xx(client, reviewer, query):
-    client.post("/login", data={"token": reviewer.token})
+    sign_in(client, reviewer)
     response = client.get(f"/review?{query}")
     assert 400 <= response.status_code < 500, response.status_code
 
@@ -339,7 +340,7 @@ def test_annotator_unicode_digits_are_not_ids(client, reviewer):
 def test_a_decision_form_with_a_huge_version_is_refused(client, reviewer):
     article = make_article()
     claim = article.claims[0]
-    client.post("/login", data={"token": reviewer.token})
+    sign_in(client, reviewer)
     page = client.get(f"/claims/{claim.id}")
     token = re.search(rb'name="csrf" value="([^"]+)"', page.data).group(1).decode()
     for version in (str(HUGE), "²", "9" * 5000):
@@ -465,7 +466,7 @@ def test_a_nul_in_a_query_parameter_is_400_naming_it(client, reviewer, query):
 def test_a_nul_in_a_page_query_or_form_is_400(client, reviewer):
     assert client.get("/login?next=%00").status_code == 400
     assert client.post("/login", data={"token": "a\x00b"}).status_code == 400
-    client.post("/login", data={"token": reviewer.token})
+    sign_in(client, reviewer)
     assert client.get("/review?annotator=%00").status_code == 400
     response = client.post("/claims/1/decide", data={"csrf": "x", "reason": "a\x00"})
     assert response.status_code == 400 and b"reason" in response.data

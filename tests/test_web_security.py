@@ -485,3 +485,19 @@ def test_the_stylesheet_is_served_and_covers_narrow_screens(client):
         css = response.get_data(as_text=True)
     for rule in (":focus-visible", "overflow-x: auto", "overflow-wrap: anywhere", "font-size: 1rem"):
         assert rule in css, rule
+
+
+def test_the_api_takes_only_http_evidence_too(client, reviewer):
+    """One rule at both doors: the API refuses what the decide form refuses."""
+    response = client.post(
+        "/api/v1/claims/1/review",
+        headers=reviewer.headers,
+        json={
+            "action": "override",
+            "rating": "False",
+            "rationale": "x",
+            "claim_version": 1,
+            "evidence": ["ftp://e.org/a"],
+        },
+    )
+    assert response.status_code == 422 and "evidence" in response.json["errors"]

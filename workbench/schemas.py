@@ -179,7 +179,9 @@ class VerdictInputSchema(Schema):
 
     rating = fields.Str(required=True, validate=validate.OneOf(RATINGS))
     rationale = fields.Str(load_default="", validate=validate.Length(max=20000))
-    evidence = fields.List(fields.Url(), load_default=list)
+    evidence = fields.List(
+        fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=50)
+    )
     annotation_ids = fields.List(fields.Int(), load_default=None)
     claim_version = fields.Int(required=True, strict=True)
 
@@ -198,4 +200,6 @@ class ReviewActionSchema(Schema):
     rating = fields.Str(load_default=None, validate=validate.OneOf(RATINGS))
     rationale = fields.Str(load_default=None, validate=validate.Length(max=20000))
     reason = fields.Str(load_default=None, validate=validate.Length(max=20000))
-    evidence = fields.List(fields.Url(), load_default=list)
+    evidence = fields.List(
+        fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=50)
+    )
