@@ -128,3 +128,43 @@ def test_annotators_pages_show_no_claim_status(client, annotator, reviewer):
         assert (b"Claims by status" in dashboard) is shown
         assert (b'class="claim queued"' in page or b'class="claim extracted"' in page) is shown
         assert (b'title="queued' in page) is shown
+
+
+def test_a_stale_page_is_told_what_changed_and_keeps_what_was_typed(client, reviewer):
+    from tests.test_review import act
+
+    article = make_article()
+    claim = labelled(
+        client, next(c for c in article.claims if c.checkworthy), ["Half true", "Half true", "False"]
+    )
+    sign_in(client, reviewer)
+    page = client.get(f"/claims/{claim.id}")
+    # The override starts from the annotators' leading vote.
+    assert b"<option selected>Half true</option>" in page.data
+    loaded_version = claim.version
+    assert (
+        act(client, reviewer, claim.id, action="accept", annotation_id=claim.annotations[0].id).status_code
+        == 201
+    )
+    response = client.post(
+        f"/claims/{claim.id}/decide",
+        data={
+            "csrf": csrf(page.data),
+            "claim_version": str(loaded_version),
+            "action": "override",
+            "rating": "False",
+            "rationale": "My careful reasoning.",
+        },
+    )
+    assert response.status_code == 409
+    text = response.get_data(as_text=True)
+    assert f"verdict was accepted by {reviewer.user.email}" in text.replace("&#39;", "'")
+    assert "My careful reasoning." in text
+
+
+def test_no_decision_forms_on_a_claim_still_in_annotation(client, reviewer):
+    article = make_article()
+    claim = labelled(client, next(c for c in article.claims if c.checkworthy), ["False"])
+    sign_in(client, reviewer)
+    page = client.get(f"/claims/{claim.id}").data
+    assert claim.status == "in_annotation" and b"<h2>Decide</h2>" not in page

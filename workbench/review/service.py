@@ -94,8 +94,17 @@ def _stale(claim: Claim, sent: Any) -> Conflict:
     db.session.rollback()
     fresh = db.session.get(Claim, claim.id)
     verdict = current_verdict(claim.id)
+    last = db.session.scalar(
+        sa.select(AuditEvent)
+        .where(AuditEvent.subject_type == "claim", AuditEvent.subject_id == str(claim.id))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    # Say what changed, by whom and when, not only the version numbers.
+    what = "" if last is None else f": {_described(last)} by {last.actor} at {iso(last.created_at)}"
     return Conflict(
-        f"claim {claim.id} changed since you loaded it: you sent version {sent}, it is at {fresh.version}",
+        f"claim {claim.id} changed since you loaded it{what} "
+        f"(you sent version {sent}, it is at {fresh.version})",
         errors={
             "claim_version": [f"current is {fresh.version}"],
             "current": {
@@ -108,6 +117,23 @@ def _stale(claim: Claim, sent: Any) -> Conflict:
             },
         },
     )
+
+
+_DESCRIBED = {
+    "annotation.received": "a new annotation arrived",
+    "claim.reconciled": "its state was repaired by sync",
+    "claim.pushed": "it was pushed to Label Studio",
+    "verdict.accept": "an annotation's verdict was accepted",
+    "verdict.override": "the verdict was overridden",
+    "verdict.reject": "it was rejected",
+    "verdict.send_back": "it was sent back to annotators",
+    "verdict.publish": "it was published",
+    "verdict.reopen": "it was reopened",
+}
+
+
+def _described(event: AuditEvent) -> str:
+    return _DESCRIBED.get(event.action, event.action)
 
 
 def _bump(claim: Claim, expected: int) -> None:

@@ -60,10 +60,16 @@ def review_queue_page():
     )
 
 
+DECIDABLE = ("annotated", "in_review", "verified")
+
+
 @bp.get("/claims/<int:claim_id>")
 @login_required("reviewer")
-def claim_page(claim_id: int):
-    """Show a claim in context with its annotations side by side, its verdicts and its history."""
+def claim_page(claim_id: int, *, typed: dict[str, str] | None = None, status: int = 200):
+    """Show a claim in context with its annotations side by side, its verdicts and its history.
+
+    ``typed``: what the reviewer sent in a refused decision, shown again in its form.
+    """
     claim = db.session.get(Claim, claim_id)
     if claim is None:
         abort(404, description=f"no claim with id {claim_id}")
@@ -75,20 +81,26 @@ def claim_page(claim_id: int):
         )
     )
     current = {a.id for a in current_votes(claim.annotations).values()}
+    agreement = claim_agreement(claim.annotations)
+    typed = typed or {}
     return render_template(
         "claim.html",
+        typed=typed,
+        # The override starts from what the annotators lean to, not from the scale's first rating.
+        preselected=typed.get("rating") or agreement["leading"],
         claim=claim,
         before=text[para_start : claim.start],
         after=text[claim.end : para_end],
         annotations=sorted(claim.annotations, key=lambda a: (a.annotator_ls_id or 0, a.version)),
         current=current,
-        agreement=claim_agreement(claim.annotations),
+        agreement=agreement,
         verdicts=verdicts,
         ratings=RATINGS,
         earlier=earlier_verdicts([claim.id]).get(claim.id, []),
         history=history(claim.id) if g.user.role in ("reviewer", "admin") else [],
-        can_decide=g.user.role in ("reviewer", "admin"),
-    )
+        # Decision forms only where a decision can be taken (not on a claim still in annotation).
+        can_decide=g.user.role in ("reviewer", "admin") and claim.status in DECIDABLE,
+    ), status
 
 
 def _form_data() -> dict[str, Any]:
@@ -159,6 +171,8 @@ def claim_decide(claim_id: int):
     except WorkbenchError as exc:
         db.session.rollback()
         _flash_not_recorded(exc)
+        # The page as it is now, with what the reviewer typed still in the form they used.
+        return claim_page(claim_id, typed=dict(request.form), status=exc.status)
     return redirect(url_for("web.claim_page", claim_id=claim_id))
 
 
