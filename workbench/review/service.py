@@ -61,7 +61,17 @@ def queue(
             f"status filter must be one of {', '.join(QUEUE_STATUSES)}",
             errors={"status": ["not a queue status"]},
         )
-    stmt = sa.select(Claim).where(Claim.status.in_(statuses), Claim.annotator_count >= overlap)
+    stmt = _queue_statement(sa.select(Claim), statuses, overlap, filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page = db.session.scalars(
+        stmt.options(selectinload(Claim.annotations)).order_by(*QUEUE_ORDER).limit(limit).offset(offset)
+    )
+    return list(page), total
+
+
+def _queue_statement(stmt, statuses, overlap: int, filters: QueueFilters):
+    """The queue's selection (its order is QUEUE_ORDER), shared by the page and the neighbours."""
+    stmt = stmt.where(Claim.status.in_(statuses), Claim.annotator_count >= overlap)
     if filters.article_id is not None:
         stmt = stmt.where(Claim.article_id == filters.article_id)
     if filters.rating is not None:
@@ -73,14 +83,25 @@ def queue(
         stmt = stmt.where(
             sa.exists().where(Annotation.claim_id == Claim.id, Annotation.annotator_ls_id == who)
         )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = db.session.scalars(
-        stmt.options(selectinload(Claim.annotations))
-        .order_by(Claim.agreement_rank, Claim.checkworthiness.desc(), Claim.created_at, Claim.id)
-        .limit(limit)
-        .offset(offset)
+    return stmt
+
+
+QUEUE_ORDER = (Claim.agreement_rank, Claim.checkworthiness.desc(), Claim.created_at, Claim.id)
+
+
+def queue_neighbours(claim_id: int, *, overlap: int, window: int = 500) -> dict[str, int | None]:
+    """The claims before and after this one in the queue's order (within its first ``window``)."""
+    ids = list(
+        db.session.scalars(
+            _queue_statement(sa.select(Claim.id), QUEUE_STATUSES, overlap, QueueFilters())
+            .order_by(*QUEUE_ORDER)
+            .limit(window)
+        )
     )
-    return list(page), total
+    if claim_id not in ids:
+        return {"previous": None, "next": ids[0] if ids else None}
+    at = ids.index(claim_id)
+    return {"previous": ids[at - 1] if at > 0 else None, "next": ids[at + 1] if at + 1 < len(ids) else None}
 
 
 def current_verdict(claim_id: int) -> Verdict | None:

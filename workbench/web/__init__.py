@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
+from markupsafe import Markup, escape
 
 from workbench.models import User
 from workbench.web import security
@@ -71,6 +72,26 @@ def check_csrf() -> None:
 @bp.app_context_processor
 def template_helpers() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "current_user": signed_in_user}
+
+
+@bp.app_template_filter("when")
+def when_filter(value: Any) -> Markup:
+    """A time as ``<time>``: UTC in the page, the reader's local form once the script ran."""
+    from workbench.models.base import as_utc
+
+    if value is None:
+        return Markup("—")
+    if isinstance(value, str):
+        from datetime import datetime
+
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return Markup(escape(value))
+    stamp = as_utc(value)
+    return Markup('<time datetime="{}">{} UTC</time>').format(
+        stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), stamp.strftime("%Y-%m-%d %H:%M")
+    )
 
 
 @bp.app_template_filter("http_url")

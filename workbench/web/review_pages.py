@@ -18,6 +18,7 @@ from workbench.models import Claim, Verdict
 from workbench.paragraphs import paragraph_bounds
 from workbench.review import QueueFilters, decide, history, queue
 from workbench.review.agreement import claim_agreement, current_votes
+from workbench.review.service import queue_neighbours
 from workbench.schemas import ReviewActionSchema
 from workbench.validation import MAX_INT
 from workbench.web import bp, login_required
@@ -83,9 +84,20 @@ def claim_page(claim_id: int, *, typed: dict[str, str] | None = None, status: in
     current = {a.id for a in current_votes(claim.annotations).values()}
     agreement = claim_agreement(claim.annotations)
     typed = typed or {}
+    # "a" goes to the accept button of a current annotation that carries the leading verdict.
+    accept_shortcut = next(
+        (
+            a.id
+            for a in claim.annotations
+            if a.id in current and a.verdict and a.verdict == agreement["leading"]
+        ),
+        None,
+    )
     return render_template(
         "claim.html",
         typed=typed,
+        accept_shortcut=accept_shortcut,
+        neighbours=queue_neighbours(claim.id, overlap=current_app.config["ANNOTATION_OVERLAP"]),
         # The override starts from what the annotators lean to, not from the scale's first rating.
         preselected=typed.get("rating") or agreement["leading"],
         claim=claim,
