@@ -26,12 +26,11 @@ def _date_arg(name: str) -> date | None:
         ) from None
 
 
-@bp.get("/exports/verified-claims")
-@require_role("reviewer")
-def export_verified_claims():
-    """Stream verified claims as json, jsonl, csv or claimreview.
+def streamed_export(actor: str) -> Response:
+    """Start the export the request's arguments ask for and stream it (the API and the page).
 
-    Filters: ``article_id``, ``rating``, ``since`` and ``until`` (dates of the verdict).
+    Arguments: ``format``; filters ``article_id``, ``rating``, ``since`` and ``until`` (dates of
+    the verdict), ``published``.
     """
     fmt = request.args.get("format", "json")
     rating = request.args.get("rating") or None
@@ -42,12 +41,12 @@ def export_verified_claims():
         rating=rating,
         since=_date_arg("since"),
         until=_date_arg("until"),
-        published_only=request.args.get("published", "").lower() in ("1", "true", "yes"),
+        published_only=request.args.get("published", "").lower() in ("1", "true", "yes", "on"),
     )
     chunks, total, audit_hash = start_export(
         fmt,
         filters,
-        actor=g.user.email,
+        actor=actor,
         organisation=current_app.config.get("ORGANISATION", "Fact-check workbench"),
     )
     extension = "json" if fmt == "claimreview" else fmt
@@ -57,3 +56,10 @@ def export_verified_claims():
         "Content-Disposition": f'attachment; filename="verified-claims.{extension}"',
     }
     return Response(stream_with_context(chunks), mimetype=FORMATS[fmt].split(";")[0], headers=headers)
+
+
+@bp.get("/exports/verified-claims")
+@require_role("reviewer")
+def export_verified_claims():
+    """Stream verified claims as json, jsonl, csv or claimreview (filters: see streamed_export)."""
+    return streamed_export(g.user.email)

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
-from flask import Response, current_app, g, render_template, request, stream_with_context
+from flask import g, render_template, request
 
-from workbench.api.common import int_arg
+from workbench.api.exports import streamed_export
 from workbench.config import RATINGS
 from workbench.db import db
-from workbench.errors import ValidationError
-from workbench.export import FORMATS, ExportFilters, start_export
+from workbench.export import FORMATS
 from workbench.models import AuditEvent
 from workbench.web import bp, login_required
-
-
-def _date(name: str) -> date | None:
-    value = request.args.get(name) or None
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            f"{name} must be a date such as 2024-01-31, got {value!r}", errors={name: ["unparseable date"]}
-        ) from None
 
 
 def earlier_exports(limit: int = 50) -> list[dict]:
@@ -71,27 +56,4 @@ def exports_page():
 @login_required("reviewer")
 def export_download():
     """Stream an export with the filters the API takes; its content hash is recorded when done."""
-    fmt = request.args.get("format", "json")
-    rating = request.args.get("rating") or None
-    if rating is not None and rating not in RATINGS:
-        raise ValidationError(f"unknown rating {rating!r}", errors={"rating": ["unknown"]})
-    filters = ExportFilters(
-        article_id=int_arg("article_id", 0) or None,
-        rating=rating,
-        since=_date("since"),
-        until=_date("until"),
-        published_only=request.args.get("published", "").lower() in ("1", "true", "yes", "on"),
-    )
-    chunks, total, audit_hash = start_export(
-        fmt,
-        filters,
-        actor=g.user.email,
-        organisation=current_app.config.get("ORGANISATION", "Fact-check workbench"),
-    )
-    extension = "json" if fmt == "claimreview" else fmt
-    headers = {
-        "X-Record-Count": str(total),
-        "X-Audit-Hash": audit_hash,
-        "Content-Disposition": f'attachment; filename="verified-claims.{extension}"',
-    }
-    return Response(stream_with_context(chunks), mimetype=FORMATS[fmt].split(";")[0], headers=headers)
+    return streamed_export(g.user.email)
