@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g, request
+from sqlalchemy.exc import IntegrityError
 
 from workbench.db import db
 from workbench.errors import Forbidden, Unauthorized, ValidationError
@@ -53,8 +54,13 @@ def create_user(email: str, role: str, name: str = "", *, actor: str = "system")
         raise ValidationError(f"a user with email {email} already exists", errors={"email": ["taken"]})
     token = "wb_" + secrets.token_urlsafe(32)
     user = User(email=email, role=role, name=name, token_hash=hash_token(token))
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two doors creating the same e-mail at once: one wins
+            db.session.add(user)
+    except IntegrityError:
+        raise ValidationError(
+            f"a user with email {email} already exists", errors={"email": ["taken"]}
+        ) from None
     audit.append(actor, "user.created", "user", user.id, {"email": email, "role": role, "rows": attest(user)})
     return user, token
 
@@ -106,4 +112,26 @@ def disable_user(user: User, *, actor: str) -> bool:
         return False
     user.active = False
     audit.append(actor, "user.disabled", "user", user.id, {"email": user.email, "rows": attest(user)})
+    return True
+
+
+def change_role(user: User, role: str, *, actor: str) -> bool:
+    """Give a user another role; say whether anything changed (no change, no audit event)."""
+    from workbench import audit
+    from workbench.audit.rows import attest
+
+    if role not in ROLES:
+        raise ValidationError(
+            f"unknown role {role!r}; use one of {', '.join(ROLES)}", errors={"role": ["invalid"]}
+        )
+    if user.role == role:
+        return False
+    before, user.role = user.role, role
+    audit.append(
+        actor,
+        "user.role_changed",
+        "user",
+        user.id,
+        {"email": user.email, "role": role, "before": before, "rows": attest(user)},
+    )
     return True

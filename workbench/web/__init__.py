@@ -108,4 +108,5 @@ from workbench.web import (  # noqa: E402,F401
     operations_pages,
     pages,
     review_pages,
+    users_pages,
 )

@@ -1,0 +1,85 @@
+"""The users page: a token shown once, role changes, disabling; Label Studio members one click away."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from tests.factories import make_user
+from tests.test_web import sign_in
+from workbench import audit
+from workbench.db import db
+from workbench.models import AuditEvent, LabelStudioUser, User
+
+
+def csrf(client) -> str:
+    return re.search(rb'name="csrf" value="([^"]+)"', client.get("/users").data).group(1).decode()
+
+
+def test_create_shows_the_token_once_and_it_works(client, admin):
+    sign_in(client, admin)
+    response = client.post(
+        "/users",
+        data={"csrf": csrf(client), "email": "New.Reviewer@example.org", "name": "New", "role": "reviewer"},
+    )
+    assert response.status_code == 201
+    token = re.search(r'<code class="token">([^<]+)</code>', response.get_data(as_text=True)).group(1)
+    assert client.get("/api/v1/review/queue", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert token not in client.get("/users").get_data(as_text=True)
+
+
+def test_a_refused_create_keeps_what_was_typed(client, admin):
+    sign_in(client, admin)
+    response = client.post(
+        "/users", data={"csrf": csrf(client), "email": "no-at-sign", "name": "Typed Name", "role": "admin"}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "not an email address" in page and "Typed Name" in page
+
+
+def test_role_change_and_disable_write_one_event_each_and_none_when_nothing_changes(client, admin):
+    other = make_user("annotator")
+    sign_in(client, admin)
+    for _ in range(2):
+        client.post(f"/users/{other.user.id}/role", data={"csrf": csrf(client), "role": "reviewer"})
+        client.post(f"/users/{other.user.id}/disable", data={"csrf": csrf(client)})
+    db.session.rollback()
+    user = db.session.get(User, other.user.id)
+    assert (user.role, user.active) == ("reviewer", False)
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(
+            AuditEvent.subject_type == "user", AuditEvent.subject_id == str(user.id)
+        )
+    ).all()
+    assert actions == ["user.created", "user.role_changed", "user.disabled"]
+    assert audit.verify().ok
+
+
+def test_a_label_studio_member_gets_an_account_in_one_click(client, admin):
+    db.session.add(LabelStudioUser(id=41, email="member@example.org", first_name="Mem", last_name="Ber"))
+    db.session.commit()
+    sign_in(client, admin)
+    page = client.get("/users").get_data(as_text=True)
+    assert "member@example.org" in page and "Create annotator account" in page
+    response = client.post(
+        "/users",
+        data={
+            "csrf": csrf(client),
+            "email": "member@example.org",
+            "name": "Mem Ber",
+            "role": "annotator",
+            "label_studio_user_id": "41",
+        },
+    )
+    assert response.status_code == 201
+    db.session.rollback()
+    user = db.session.scalar(sa.select(User).where(User.email == "member@example.org"))
+    assert (user.role, user.label_studio_user_id) == ("annotator", 41)
+    assert "Create annotator account" not in client.get("/users").get_data(as_text=True)
+
+
+def test_reviewers_may_not_manage_users(client, reviewer):
+    sign_in(client, reviewer)
+    assert client.get("/users").status_code == 403

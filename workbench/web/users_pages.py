@@ -1,0 +1,100 @@
+"""The users page (admins): create with a token shown once, disable, change role; Label Studio
+members who have no workbench account, each one click from one."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from workbench.api.common import int_arg
+from workbench.auth import change_role, create_user, disable_user
+from workbench.db import db
+from workbench.errors import WorkbenchError
+from workbench.models import ROLES, LabelStudioUser, User
+from workbench.web import bp, login_required
+
+PAGE_SIZE = 50
+
+
+def _page(created: tuple[User, str] | None = None, error: str | None = None, status: int = 200):
+    page = int_arg("page", 1, minimum=1, maximum=100_000)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(User)) or 0
+    users = db.session.scalars(
+        sa.select(User).order_by(User.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    )
+    members = db.session.scalars(
+        sa.select(LabelStudioUser)
+        .where(~sa.exists().where(User.email == LabelStudioUser.email))
+        .order_by(LabelStudioUser.email)
+        .limit(200)
+    ).all()
+    return (
+        render_template(
+            "users.html",
+            users=list(users),
+            members=members,
+            roles=ROLES,
+            created=created,
+            error=error,
+            form=request.form,
+            page=page,
+            pages=max(1, -(-total // PAGE_SIZE)),
+        ),
+        status,
+    )
+
+
+@bp.get("/users")
+@login_required("admin")
+def users_page():
+    """List users, and Label Studio members without a workbench account."""
+    return _page()
+
+
+@bp.post("/users")
+@login_required("admin")
+def users_create():
+    """Create a user; the page shows their API token this once."""
+    member_id = request.form.get("label_studio_user_id", "")
+    try:
+        user, token = create_user(
+            request.form.get("email", ""),
+            request.form.get("role", ""),
+            request.form.get("name", ""),
+            actor=g.user.email,
+        )
+        if member_id.isdigit():
+            member = db.session.get(LabelStudioUser, int(member_id))
+            if member is not None and member.email == user.email:
+                from workbench.labelstudio.service import _map_user
+
+                _map_user(user, member.id, actor=g.user.email)
+        db.session.commit()
+    except WorkbenchError as exc:
+        db.session.rollback()
+        return _page(error=exc.message, status=exc.status)
+    return _page(created=(user, token), status=201)
+
+
+@bp.post("/users/<int:user_id>/<action>")
+@login_required("admin")
+def users_change(user_id: int, action: str):
+    """Disable a user or change their role (each change one audit event; no change, none)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, description=f"no user with id {user_id}")
+    try:
+        if action == "disable":
+            if user.id == g.user.id:
+                raise WorkbenchError("you cannot disable yourself", status=409)
+            changed = disable_user(user, actor=g.user.email)
+        elif action == "role":
+            changed = change_role(user, request.form.get("role", ""), actor=g.user.email)
+        else:
+            abort(404)
+        db.session.commit()
+        flash(f"{user.email}: {'done' if changed else 'nothing to change'}.")
+    except WorkbenchError as exc:
+        db.session.rollback()
+        flash(f"Not changed: {exc.message}")
+    return redirect(url_for("web.users_page"))
