@@ -22,6 +22,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a process a test started, by its pid: politely, then for good."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 @contextmanager
 def workbench_serve(database_url: str, instance: Path, **env: str) -> Iterator[str]:
     """Start the real console script ``workbench serve``; yield its base URL; stop it by its pid."""
@@ -64,10 +74,5 @@ def workbench_serve(database_url: str, instance: Path, **env: str) -> Iterator[s
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        stop(process)
         log.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from tests.test_review_export import annotated, verify  # noqa: F401 - fixture
 from tests.test_web import sign_in
 from workbench import audit
@@ -26,3 +28,32 @@ def test_a_bad_filter_is_refused_with_its_reason(client, reviewer):
     sign_in(client, reviewer)
     response = client.get("/exports/download?format=csv&since=yesterday")
     assert response.status_code == 422 and "since" in response.get_data(as_text=True)
+
+
+def test_a_long_export_stream_does_not_keep_writers_waiting(app, client, reviewer, annotated):  # noqa: F811
+    """SQLite has one writer at a time: the export takes the write lock for its audit events
+    only, so webhooks are not kept waiting while a big file streams."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from workbench.db import db
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the single write lock is SQLite's")
+    verify(client, reviewer, annotated)
+    url = "/api/v1/exports/verified-claims?format=json"
+    with app.test_request_context(url, headers=reviewer.headers):
+        app.preprocess_request()  # the app's own before-request hooks, as for a real request
+        response = app.view_functions["api.export_verified_claims"]()
+        chunks = iter(response.response)
+        next(chunks), next(chunks)  # the stream is open and reading its records
+        path = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+        other = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # a webhook's transaction begins like this
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert b"".join(c.encode() for c in chunks).endswith(b"]\n")
+        response.close()

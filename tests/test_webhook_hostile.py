@@ -10,28 +10,17 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import WEBHOOK_SECRET
-from tests.factories import annotation_payload, link_claim, make_article
+from tests.factories import annotation_payload
+from tests.test_webhook import linked_claim, post  # noqa: F401 - fixture
 from workbench.db import db
-from workbench.labelstudio.service import WEBHOOK_HEADER
 from workbench.models import Annotation, WebhookEvent
 from workbench.review.agreement import current_votes
 
-HOOK = "/api/v1/hooks/label-studio"
-GOOD = {WEBHOOK_HEADER: WEBHOOK_SECRET}
-
 
 @pytest.fixture
-def claim(app):
-    article = make_article()
-    claim = next(c for c in article.claims if c.checkworthy)
-    link_claim(claim, task_id=501)
-    return claim
-
-
-def post(client, body):
-    data = body if isinstance(body, str | bytes) else json.dumps(body)
-    return client.post(HOOK, data=data, headers=GOOD, content_type="application/json")
+def claim(linked_claim):  # noqa: F811 - the imported fixture, under this file's name
+    """A check-worthy claim pushed to task 501 (the webhook tests' fixture)."""
+    return linked_claim
 
 
 def events() -> list[WebhookEvent]:

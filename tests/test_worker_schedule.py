@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from tests.conftest import LS_KEY, LS_URL, REPO
 from tests.factories import make_article, verdict_result
+from tests.served import stop
 from tests.test_concurrency_http import fresh
 from workbench.db import db
 from workbench.labelstudio import service
@@ -99,12 +100,7 @@ def test_the_worker_repairs_missed_annotations_on_its_schedule(
             == 1
         )
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=10)
+        stop(worker, timeout=20)
         log.close()
     # A lock left behind belongs to a sync still queued (taken when queued, freed when it runs).
     fresh()

@@ -30,7 +30,10 @@ HOSTILE_TEXT = (
     f"The harbour fees doubled since 2028, according to {JS_URL} the port authority.\n"
 )
 # URLs the annotation parser accepts (https://…, up to a space) but that try to leave the href.
-HOSTILE_URLS = ['https://evidence.example/"><script>alert(1)</script>', "https://evidence.example/<img/src=x/onerror=alert(1)>"]
+HOSTILE_URLS = [
+    'https://evidence.example/"><script>alert(1)</script>',
+    "https://evidence.example/<img/src=x/onerror=alert(1)>",
+]
 
 FOREIGN_MARKUP = """() => {
     const found = [];

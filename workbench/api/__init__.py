@@ -6,14 +6,11 @@ from workbench.db import db, mark_writer, unmark_writer
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-# GET endpoints that write (an export appends its audit event before it streams).
-WRITING_GETS = {"api.export_verified_claims", "web.export_download"}
-
 
 @bp.before_app_request
 def _mark_writers() -> None:
     """Let requests that change data begin their SQLite transactions as the writer (db.py)."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") or request.endpoint in WRITING_GETS:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
         g.writer_token = mark_writer()
 
 

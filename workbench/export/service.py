@@ -28,6 +28,8 @@ def start_export(
         raise ValidationError(
             f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}", errors={"format": ["unknown"]}
         )
+    # A GET that writes: SQLite's write lock for these audit events only, never for the stream.
+    begin_write()
     filters = replace(filters, up_to_verdict_id=max_verdict_id())
     ids = claim_ids(filters)
     total = len(ids)

@@ -33,14 +33,15 @@ class _Delivery:
         self.length = len(body)
         self.sha256 = hashlib.sha256(body).hexdigest()
 
-    def keep(self, action: str | None, status: str, detail: str, annotation_id: int | None = None):
+    def keep(self, action: str | None, status: str, detail: str | None, annotation_id: int | None = None):
+        notes = [detail] if detail else []
         if action is not None:
             action = sanitize(action)
             if len(action) > _ACTION_MAX:
-                detail += f" (its action, {len(action)} characters long, is kept cut to {_ACTION_MAX})"
+                notes.append(f"its action, {len(action)} characters long, is kept cut to {_ACTION_MAX}")
                 action = action[:_ACTION_MAX]
         if self.stored_as != "as_sent":
-            detail += f"; the body is kept {self.stored_as} (sha256 and length are of the body as sent)"
+            notes.append(f"the body is kept {self.stored_as} (sha256 and length are of the body as sent)")
         event = WebhookEvent(
             action=action,
             body=self.text,
@@ -48,7 +49,7 @@ class _Delivery:
             body_sha256=self.sha256,
             body_stored_as=self.stored_as,
             status=status,
-            detail=detail,
+            detail="; ".join(notes) or None,
             annotation_id=annotation_id,
         )
         db.session.add(event)
@@ -137,10 +138,9 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
     event = delivery.keep(
         action,
         "processed" if row else "duplicate",
-        "" if row else "this annotation version was already stored",
+        None if row else "this annotation version was already stored",
         annotation_id=row.id if row else None,
     )
-    event.detail = event.detail or None
     return _commit(event), 200
 
 
