@@ -198,3 +198,23 @@ def test_deliveries_replayed_duplicated_and_reordered_end_in_label_studios_newes
         assert claim.annotator_count == 2
     # Every distinct version stored once, reverts included.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == len(deliveries)
+
+
+def test_admins_disabling_one_user_at_once_write_one_event(served):
+    from workbench.models import AuditEvent
+
+    headers = [make_user("admin").headers for _ in range(6)]
+    target = make_user("annotator").user.id
+    group = [
+        lambda h=h: requests.post(f"{served}/api/v1/users/{target}/disable", headers=h, timeout=60)
+        for h in headers
+    ]
+    responses = at_once([group], workers=6)
+    assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
+    fresh()
+    events = db.session.scalars(
+        sa.select(AuditEvent.action).where(
+            AuditEvent.subject_type == "user", AuditEvent.subject_id == str(target)
+        )
+    ).all()
+    assert events == ["user.created", "user.disabled"]

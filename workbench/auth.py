@@ -108,11 +108,23 @@ def disable_user(user: User, *, actor: str) -> bool:
     from workbench import audit
     from workbench.audit.rows import attest
 
-    if not user.active:
+    # Conditional, in SQL: of two admins disabling at once, one changes the row and writes the event.
+    if not _update_user_if(user, User.active.is_(True), active=False):
         return False
-    user.active = False
     audit.append(actor, "user.disabled", "user", user.id, {"email": user.email, "rows": attest(user)})
     return True
+
+
+def _update_user_if(user: User, condition, **values) -> bool:
+    """Update the user's row only where ``condition`` still holds; say whether it did."""
+    done = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id, condition)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(user)
+    return done.rowcount == 1
 
 
 def change_role(user: User, role: str, *, actor: str) -> bool:
@@ -124,9 +136,9 @@ def change_role(user: User, role: str, *, actor: str) -> bool:
         raise ValidationError(
             f"unknown role {role!r}; use one of {', '.join(ROLES)}", errors={"role": ["invalid"]}
         )
-    if user.role == role:
+    before = user.role
+    if not _update_user_if(user, User.role != role, role=role):
         return False
-    before, user.role = user.role, role
     audit.append(
         actor,
         "user.role_changed",
