@@ -21,7 +21,13 @@ def test_create_shows_the_token_once_and_it_works(client, admin):
     sign_in(client, admin)
     response = client.post(
         "/users",
-        data={"csrf": csrf(client), "email": "New.Reviewer@example.org", "name": "New", "role": "reviewer"},
+        data={
+            "csrf": csrf(client),
+            "email": "New.Reviewer@example.org",
+            "name": "New",
+            "role": "reviewer",
+            "credential": "token",
+        },
     )
     assert response.status_code == 201
     token = re.search(r'<code class="token">([^<]+)</code>', response.get_data(as_text=True)).group(1)

@@ -87,4 +87,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "PUSH_BATCH_SIZE": int(env.get("WORKBENCH_PUSH_BATCH_SIZE", "1000")),
         "ANNOTATION_OVERLAP": int(env.get("WORKBENCH_ANNOTATION_OVERLAP", "2")),
         "SQLALCHEMY_ECHO": _bool(env.get("WORKBENCH_SQL_ECHO"), False),
+        # Failed sign-ins allowed per account, and per client address, within the window (seconds).
+        "SIGN_IN_MAX_FAILURES": int(env.get("WORKBENCH_SIGN_IN_MAX_FAILURES") or 5),
+        "SIGN_IN_MAX_FAILURES_PER_ADDRESS": int(env.get("WORKBENCH_SIGN_IN_MAX_FAILURES_PER_ADDRESS") or 50),
+        "SIGN_IN_WINDOW": int(env.get("WORKBENCH_SIGN_IN_WINDOW") or 900),
+        # Hours a one-time set-password link works.
+        "PASSWORD_LINK_HOURS": float(env.get("WORKBENCH_PASSWORD_LINK_HOURS") or 72),
     }

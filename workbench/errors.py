@@ -48,6 +48,22 @@ class Conflict(WorkbenchError):
     code = "conflict"
 
 
+class Gone(WorkbenchError):
+    status = 410
+    code = "gone"
+
+
+class TooManyRequests(WorkbenchError):
+    """Too many failed attempts; ``retry_after`` says in how many seconds to try again."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(WorkbenchError):
     status = 413
     code = "payload_too_large"

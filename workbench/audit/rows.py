@@ -57,7 +57,16 @@ ATTESTED: dict[str, tuple[Any, tuple[str, ...]]] = {
     "label_studio_user": (LabelStudioUser, ("id", "email", "first_name", "last_name")),
 }  # fmt: skip
 
+#: Columns attested only once they hold a value: a column added later (a password, set when its
+#: user first chooses one) leaves the digests of rows written before it exactly as they were.
+ATTESTED_WHEN_SET: dict[str, tuple[str, ...]] = {"user": ("password_hash",)}
+
 _KIND_OF = {model: kind for kind, (model, _) in ATTESTED.items()}
+
+
+def columns_of(kind: str) -> tuple[str, ...]:
+    """Every column a kind's digest may cover: always-attested ones, then those attested once set."""
+    return ATTESTED[kind][1] + ATTESTED_WHEN_SET.get(kind, ())
 
 
 def _plain(value: Any) -> Any:
@@ -71,7 +80,11 @@ def _plain(value: Any) -> Any:
 def digest_values(kind: str, values: dict[str, Any]) -> str:
     """Hash a row's attested columns, the same way for an ORM object and for a fetched row."""
     _, columns = ATTESTED[kind]
-    body = canonical_json({name: _plain(values[name]) for name in columns})
+    plain = {name: _plain(values[name]) for name in columns}
+    plain.update(
+        {name: _plain(values[name]) for name in ATTESTED_WHEN_SET.get(kind, ()) if values[name] is not None}
+    )
+    body = canonical_json(plain)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -85,15 +98,14 @@ def attest(*objs: Any) -> dict[str, str]:
     out = {}
     for obj in objs:
         kind = _KIND_OF[type(obj)]
-        _, columns = ATTESTED[kind]
-        out[f"{kind}:{obj.id}"] = digest_values(kind, {name: getattr(obj, name) for name in columns})
+        out[f"{kind}:{obj.id}"] = digest_values(kind, {name: getattr(obj, name) for name in columns_of(kind)})
     return out
 
 
 def attest_ids(kind: str, ids: Iterable[int]) -> dict[str, str]:
     """Digest rows as stored (after a bulk UPDATE the ORM objects do not know about)."""
     ids = list(ids)
-    model, columns = ATTESTED[kind]
+    model, columns = ATTESTED[kind][0], columns_of(kind)
     out: dict[str, str] = {}
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
@@ -105,8 +117,8 @@ def attest_ids(kind: str, ids: Iterable[int]) -> dict[str, str]:
 
 def stored_digests(batch_size: int = 5000) -> Iterator[tuple[str, str]]:
     """Yield ``("kind:id", digest)`` for every attested row in the database, kind by kind."""
-    for kind, (model, columns) in ATTESTED.items():
-        stmt = sa.select(*(getattr(model, c) for c in columns)).order_by(model.id)
+    for kind, (model, _) in ATTESTED.items():
+        stmt = sa.select(*(getattr(model, c) for c in columns_of(kind))).order_by(model.id)
         result = db.session.execute(stmt.execution_options(yield_per=batch_size))
         try:
             for row in result.mappings():

@@ -1,4 +1,4 @@
-"""``workbench users create|list|disable``."""
+"""``workbench users create|list|disable|link|reset-password``."""
 
 from __future__ import annotations
 
@@ -18,8 +18,14 @@ def users_group() -> None:
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(["annotator", "reviewer", "admin"]))
 @click.option("--name", default="")
+@click.option(
+    "--link",
+    "with_link",
+    is_flag=True,
+    help="Also print a one-time link to choose a password for the pages (after the token).",
+)
 @fails_cleanly
-def users_create(email: str, role: str, name: str) -> None:
+def users_create(email: str, role: str, name: str, with_link: bool) -> None:
     """Create a user and print its API token (shown once, stored hashed)."""
     from flask import current_app
 
@@ -28,6 +34,7 @@ def users_create(email: str, role: str, name: str) -> None:
     from workbench.errors import WorkbenchError
 
     user, token = create_user(email, role, name, actor="cli")
+    link = _link(user, "set") if with_link else None
     db.session.commit()
     click.echo(f"created {user.role} {user.email} (id {user.id})", err=True)
     if current_app.config.get("LABEL_STUDIO_API_KEY"):
@@ -43,6 +50,55 @@ def users_create(email: str, role: str, name: str) -> None:
             db.session.rollback()
             click.echo(f"Label Studio user not resolved ({exc.message}); sync will map it later", err=True)
     click.echo(token)
+    if link:
+        click.echo(link)
+
+
+def _link(user, purpose: str) -> str:
+    """Issue a set-password link for ``user`` and return it as the person opens it."""
+    from flask import current_app
+
+    from workbench import passwords
+
+    if purpose == "reset":
+        token = passwords.reset_password(user, actor="cli")
+    else:
+        token = passwords.issue_link(user, actor="cli", purpose=purpose)
+    return f"{current_app.config['PUBLIC_URL']}/set-password/{token}"
+
+
+def _user(email: str):
+    from workbench.db import db
+    from workbench.models import User
+
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with email {email}")
+    return user
+
+
+@users_group.command("link")
+@click.option("--email", required=True)
+@fails_cleanly
+def users_link(email: str) -> None:
+    """Print a one-time link to choose a password (older links stop working); the password stays."""
+    from workbench.db import db
+
+    link = _link(_user(email), "set")
+    db.session.commit()
+    click.echo(link)
+
+
+@users_group.command("reset-password")
+@click.option("--email", required=True)
+@fails_cleanly
+def users_reset_password(email: str) -> None:
+    """Clear a user's password now (their sessions end) and print a one-time link to choose a new one."""
+    from workbench.db import db
+
+    link = _link(_user(email), "reset")
+    db.session.commit()
+    click.echo(link)
 
 
 @users_group.command("list")

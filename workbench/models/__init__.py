@@ -5,7 +5,7 @@ from workbench.models.article import Article
 from workbench.models.audit import AuditEvent, AuditHead
 from workbench.models.claim import Claim, ClaimMatch, ClaimStatus, LabelStudioLink
 from workbench.models.job_lock import JobLock
-from workbench.models.user import ROLES, LabelStudioUser, User
+from workbench.models.user import ROLES, LabelStudioUser, PasswordLink, SignInAttempt, User
 from workbench.models.verdict import Verdict
 
 __all__ = [
@@ -20,6 +20,8 @@ __all__ = [
     "JobLock",
     "LabelStudioLink",
     "LabelStudioUser",
+    "PasswordLink",
+    "SignInAttempt",
     "User",
     "Verdict",
     "WebhookEvent",

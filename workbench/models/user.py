@@ -22,6 +22,9 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(sa.String(20))
     # sha256 of the token: the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Argon2id hash (argon2-cffi's PHC string) of the password people sign in to the pages with;
+    # None until the user sets one through a one-time link (see workbench.passwords).
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     label_studio_user_id: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
@@ -34,6 +37,7 @@ class User(db.Model):
             "role": self.role,
             "active": self.active,
             "label_studio_user_id": self.label_studio_user_id,
+            "has_password": self.password_hash is not None,
         }
 
 
@@ -47,3 +51,39 @@ class LabelStudioUser(db.Model):
     first_name: Mapped[str] = mapped_column(sa.String(200), default="")
     last_name: Mapped[str] = mapped_column(sa.String(200), default="")
     fetched_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class PasswordLink(db.Model):
+    """A one-time link to set a password: only the sha256 of its token is stored.
+
+    A link works once, until it expires, and only while it is the user's newest: issuing a new
+    one revokes the older ones. Using it is a conditional UPDATE, so two tabs cannot both use it.
+    """
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(sa.String(20))  # "set" (new account) or "reset"
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), default=None)
+
+
+class SignInAttempt(db.Model):
+    """One attempt to sign in to the pages, kept to rate-limit failures across every process.
+
+    ``outcome`` starts ``pending`` (written before the password is checked, so attempts made at
+    the same moment count each other), then becomes ``ok``, ``failed`` or ``limited``.
+    """
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    remote_addr: Mapped[str] = mapped_column(sa.String(64), index=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    outcome: Mapped[str] = mapped_column(sa.String(10), default="pending")

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from markupsafe import Markup, escape
 
-from workbench import audit
+from workbench import audit, passwords
 from workbench.auth import user_for_token
 from workbench.db import db
+from workbench.errors import TooManyRequests, Unauthorized, WorkbenchError
 from workbench.models import Article, AuditEvent, Claim
 from workbench.schemas import sees_blind
 from workbench.web import bp, forget_signed_in_user, login_required, security
@@ -16,17 +28,67 @@ from workbench.web import bp, forget_signed_in_user, login_required, security
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in with an API token (shown once by `workbench users create`)."""
+    """Sign in with e-mail and password (or, for scripts' owners, an API token)."""
     if request.method == "POST":
-        user = user_for_token(request.form.get("token", "").strip())
-        if user is None:
-            flash("That token is unknown or its user is disabled.")
-            return render_template("login.html"), 401
+        try:
+            if "token" in request.form:
+                user = _token_sign_in(request.form.get("token", "").strip())
+            else:
+                user = passwords.sign_in(
+                    request.form.get("email", ""), request.form.get("password", ""), request.remote_addr
+                )
+        except WorkbenchError as exc:
+            db.session.rollback()
+            response = make_response(
+                render_template("login.html", error=exc.message, email=request.form.get("email", "")),
+                exc.status,
+            )
+            if isinstance(exc, TooManyRequests):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         security.start_session(session, user)
         forget_signed_in_user()
         # Only a path on this site may follow sign-in (no open redirect); anything else: dashboard.
         return redirect(security.same_site_path(request.args.get("next")) or url_for("web.dashboard"))
-    return render_template("login.html")
+    return render_template("login.html", email="")
+
+
+def _token_sign_in(token: str):
+    """Sign in with an API token: the same per-address limit on failures as passwords."""
+    attempt_id = passwords.begin_attempt("", request.remote_addr)
+    user = user_for_token(token) if token else None
+    passwords.finish_attempt(attempt_id, "failed" if user is None else "ok")
+    if user is None:
+        raise Unauthorized("that token is unknown or its user is disabled")
+    return user
+
+
+def _set_password_page(**context):
+    return render_template("set_password.html", min_length=passwords.PASSWORD_MIN, **context)
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """Choose a password through a one-time link an admin gave; then signed in."""
+    try:
+        link, user = passwords.open_link(token)
+    except WorkbenchError as exc:
+        return _set_password_page(gone=exc.message, user=None), exc.status
+    if request.method == "POST":
+        try:
+            form = request.form
+            user = passwords.use_link(token, form.get("password", ""), form.get("confirm", ""))
+            db.session.commit()
+        except WorkbenchError as exc:
+            db.session.rollback()
+            if exc.status == 410:
+                return _set_password_page(gone=exc.message, user=None), exc.status
+            return _set_password_page(user=user, link=link, errors=exc.errors, error=exc.message), exc.status
+        security.start_session(session, user)
+        forget_signed_in_user()
+        flash("Your password is set; you are signed in.")
+        return redirect(url_for("web.dashboard"))
+    return _set_password_page(user=user, link=link, errors={}, error=None)
 
 
 @bp.post("/logout")

@@ -5,7 +5,7 @@ it valid. Each sign-in therefore gets a random session id, kept in the cookie; s
 appends a ``session.ended`` event for the sha256 of that id to the audit chain (a table every
 process shares, indexed on its subject), and a session whose id has ended is refused, in every
 process, for every copy of the cookie. The cookie also carries a fingerprint of the user's token
-hash, so a session ends too when its user's token changes, and the user must still be active.
+and password hashes, so a session ends too when either changes, and the user must still be active.
 """
 
 from __future__ import annotations
@@ -104,8 +104,12 @@ def http_url(value: Any) -> str | None:
 
 
 def _fingerprint(user: User) -> str:
-    """What the cookie holds of the user's token hash (the cookie is signed, not encrypted)."""
-    return hashlib.sha256(f"workbench-session:{user.token_hash}".encode()).hexdigest()[:32]
+    """What the cookie holds of the user's credentials (the cookie is signed, not encrypted).
+
+    A new token, a new password or a reset (which clears the password) ends every session.
+    """
+    secret = user.token_hash if user.password_hash is None else f"{user.token_hash}:{user.password_hash}"
+    return hashlib.sha256(f"workbench-session:{secret}".encode()).hexdigest()[:32]
 
 
 def _session_key(session_id: str) -> str:

@@ -1,11 +1,13 @@
-"""The users page (admins): create with a token shown once, disable, change role; Label Studio
-members who have no workbench account, each one click from one."""
+"""The users page (admins): create with a set-password link or a token (shown once), disable,
+change role, reset a password or send a new link; Label Studio members who have no workbench
+account, each one click from one."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from workbench import passwords
 from workbench.api.common import int_arg
 from workbench.auth import change_role, create_user, disable_user
 from workbench.db import db
@@ -16,7 +18,17 @@ from workbench.web import bp, login_required
 PAGE_SIZE = 50
 
 
-def _page(created: tuple[User, str] | None = None, error: str | None = None, status: int = 200):
+def link_url(token: str) -> str:
+    """The set-password link as the person opens it (this site's address, as the admin reached it)."""
+    return url_for("web.set_password", token=token, _external=True)
+
+
+def _page(
+    created: tuple[User, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+    issued: tuple[User, str, str] | None = None,
+):
     page = int_arg("page", 1, minimum=1, maximum=100_000)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(User)) or 0
     users = db.session.scalars(
@@ -35,6 +47,7 @@ def _page(created: tuple[User, str] | None = None, error: str | None = None, sta
             members=members,
             roles=ROLES,
             created=created,
+            issued=issued,
             error=error,
             form=request.form,
             page=page,
@@ -54,8 +67,9 @@ def users_page():
 @bp.post("/users")
 @login_required("admin")
 def users_create():
-    """Create a user; the page shows their API token this once."""
+    """Create a user; the page shows their set-password link (or their API token) this once."""
     member_id = request.form.get("label_studio_user_id", "")
+    credential = request.form.get("credential", "link")
     try:
         user, token = create_user(
             request.form.get("email", ""),
@@ -69,17 +83,25 @@ def users_create():
                 from workbench.labelstudio.service import _map_user
 
                 _map_user(user, member.id, actor=g.user.email)
+        link = None
+        if credential != "token":
+            link = passwords.issue_link(user, actor=g.user.email, purpose="set")
         db.session.commit()
     except WorkbenchError as exc:
         db.session.rollback()
         return _page(error=exc.message, status=exc.status)
+    if link is not None:
+        return _page(issued=(user, link_url(link), "set"), status=201)
     return _page(created=(user, token), status=201)
 
 
 @bp.post("/users/<int:user_id>/<action>")
 @login_required("admin")
 def users_change(user_id: int, action: str):
-    """Disable a user or change their role (each change one audit event; no change, none)."""
+    """Disable a user, change their role, reset their password or send them a new set-password link.
+
+    Each change writes one audit event (no change, none); a link is shown on the page this once.
+    """
     user = db.session.get(User, user_id)
     if user is None:
         abort(404, description=f"no user with id {user_id}")
@@ -90,6 +112,13 @@ def users_change(user_id: int, action: str):
             changed = disable_user(user, actor=g.user.email)
         elif action == "role":
             changed = change_role(user, request.form.get("role", ""), actor=g.user.email)
+        elif action in ("reset", "link"):
+            if action == "reset":
+                token = passwords.reset_password(user, actor=g.user.email)
+            else:
+                token = passwords.issue_link(user, actor=g.user.email, purpose="set")
+            db.session.commit()
+            return _page(issued=(user, link_url(token), action))
         else:
             abort(404)
         db.session.commit()
