@@ -139,8 +139,11 @@ def sign_in(tab: Tab, token: str) -> None:
     response = page.goto("/login")
     status = response and response.status
     assert status == 200, f"GET /login answered {status}"
-    form = page.locator("form", has=page.locator("input[name='token']"))
+    form = page.locator("form", has=page.locator("input[name='token']")).last
     assert form.count() == 1, "the sign-in page has no form with a 'token' field"
+    folded = page.locator("details", has=form)
+    if folded.count() and not folded.first.evaluate("d => d.open"):
+        folded.first.locator("summary").click()  # token sign-in sits behind "…with an API token"
     fields = form.locator("input, select, textarea")
     for i in range(fields.count()):
         field_ = fields.nth(i)

@@ -14,6 +14,9 @@ from tests.browser.conftest import HEIGHTS, WIDTHS, axe_violations, horizontal_o
 from tests.conftest import REPO
 from tests.factories import make_article
 from tests.test_review import labelled
+from workbench import passwords
+from workbench.auth import create_user
+from workbench.db import db
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +36,7 @@ def web_pages() -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 PAGES = web_pages()
-SIGNED_OUT = {"web.login"}  # pages seen before signing in
+SIGNED_OUT = {"web.login", "web.set_password"}  # pages seen before signing in
 
 
 def page_name(endpoint: str) -> str:
@@ -57,8 +60,12 @@ def page_ids(client, admin) -> dict[str, int]:
         },
     )
     assert response.status_code in (200, 201), response.json
+    # A new colleague's one-time link to choose a password.
+    newcomer, _ = create_user("newcomer@example.org", "reviewer", "New Comer", actor="test")
+    token = passwords.issue_link(newcomer, actor="test")
+    db.session.commit()
     # Without Redis jobs run inline and leave no id: the job page shows one it does not know.
-    return {"article_id": article.id, "claim_id": decided.id, "job_id": "job-without-redis"}
+    return {"article_id": article.id, "claim_id": decided.id, "job_id": "job-without-redis", "token": token}
 
 
 def test_the_pages_under_test_are_the_blueprints():
