@@ -26,8 +26,12 @@ if [ ! -s instance/admin-token ]; then
     "$BIN/workbench" users create --email admin@workbench.local --role admin --name "Demo admin" \
         > instance/admin-token
 fi
-echo "  Sign in:       $WORKBENCH_PUBLIC_URL/login with the token in instance/admin-token:"
-echo "                 $(cat instance/admin-token)"
+link="$("$BIN/workbench" users link --email admin@workbench.local --unless-set 2>/dev/null)"
+if [ -n "$link" ]; then
+    echo "  Choose the admin's password (one-time link): $link"
+fi
+echo "  Sign in:       $WORKBENCH_PUBLIC_URL/login as admin@workbench.local, or with the API token in"
+echo "                 instance/admin-token: $(cat instance/admin-token)"
 echo
 echo "Serving the workbench on $WORKBENCH_PUBLIC_URL (Ctrl-C stops it; 'make label-studio-stop' stops Label Studio)"
 exec "$BIN/workbench" serve --host 127.0.0.1 --port "$PORT"

@@ -327,3 +327,22 @@ def test_one_link_used_in_two_tabs_at_once_sets_one_password(served, app, admin)
     ).all()
     assert len(events) == 1
     assert audit.verify().ok
+
+
+def test_the_cli_prints_links_that_work_and_reset_clears_the_password(app, runner):
+    created = runner.invoke(
+        args=["users", "create", "--email", "cli@example.org", "--role", "reviewer", "--link"]
+    )
+    assert created.exit_code == 0, created.output
+    token, link = created.stdout.strip().splitlines()[-2:]
+    assert token.startswith("wb_") and "/set-password/pw_" in link
+    person = app.test_client()
+    assert choose(person, link.rsplit("/", 1)[1], PASSWORD).status_code == 302
+
+    quiet = runner.invoke(args=["users", "link", "--email", "cli@example.org", "--unless-set"])
+    assert quiet.exit_code == 0 and quiet.stdout.strip() == ""
+    reset = runner.invoke(args=["users", "reset-password", "--email", "cli@example.org"])
+    assert reset.exit_code == 0 and "/set-password/pw_" in reset.stdout
+    assert password_sign_in(app.test_client(), "cli@example.org", PASSWORD).status_code == 401
+    missing = runner.invoke(args=["users", "link", "--email", "nobody@example.org"])
+    assert missing.exit_code != 0 and "no user with email nobody@example.org" in missing.output

@@ -79,12 +79,17 @@ def _user(email: str):
 
 @users_group.command("link")
 @click.option("--email", required=True)
+@click.option("--unless-set", is_flag=True, help="Print nothing when the user has a password already.")
 @fails_cleanly
-def users_link(email: str) -> None:
+def users_link(email: str, unless_set: bool) -> None:
     """Print a one-time link to choose a password (older links stop working); the password stays."""
     from workbench.db import db
 
-    link = _link(_user(email), "set")
+    user = _user(email)
+    if unless_set and user.password_hash is not None:
+        click.echo(f"{user.email} has a password already", err=True)
+        return
+    link = _link(user, "set")
     db.session.commit()
     click.echo(link)
 
