@@ -32,10 +32,12 @@ def test_claim_carries_the_context_that_resolves_it():
     assert first.to_dict()["needs_rewrite"] is False
 
 
-def test_reasons_come_from_the_model():
+def test_reasons_are_in_words_with_their_contributions():
     claims = extract_claims("Exports fell 12 percent in March, the statistics office said.")
     assert claims[0].checkworthy
-    assert claims[0].reasons and all("(+" in r for r in claims[0].reasons)
+    reasons = claims[0].reasons
+    assert [r.split(" (")[0] for r in reasons] == ["states a number or quantity", "reports a past event"]
+    assert all(r.endswith(")") and " (+" in r for r in reasons)
 
 
 def test_titles_and_descriptors_resolve_to_the_named_person_across_paragraphs():

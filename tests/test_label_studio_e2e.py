@@ -6,9 +6,11 @@ import json
 import secrets
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from tests.conftest import LS_KEY, LS_URL, shared_path
+from tests.factories import verdict_result
 from tests.labelstudio_helpers import annotate_as, live_server, new_annotator
 from workbench.db import db
 from workbench.labelstudio import service
@@ -82,6 +84,7 @@ def test_the_whole_loop(ls_app, ls_client, client, admin, reviewer, runner):
         task = ls_client.get_task(links[queued[0]["id"]])
         assert task["data"]["claim_uuid"] == queued[0]["uuid"]
         assert task["data"]["article_url"] == "https://www.newindianexpress.com/example"
+        assert task["data"]["source_label"] == "Source: https://www.newindianexpress.com/example"
 
         # An annotator created in Label Studio logs in and annotates two claims with their own token.
         ann_id, ann_email, ann_token = new_annotator(ls_client)
@@ -154,6 +157,57 @@ def test_sync_repairs_what_webhooks_missed(ls_app, ls_client, client, admin, run
     assert "repaired 3" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 3
     assert "repaired 0" in runner.invoke(args=["labelstudio", "sync"]).output
+
+
+def test_the_machine_score_is_a_hint_never_a_prefilled_answer(ls_app, ls_client, client, admin, runner):
+    """No prediction pre-fills a control, the project never prelabels, and an annotation submitted
+    without a check-worthy choice is stored as unanswered, not as the machine's guess."""
+    client.post("/api/v1/articles", headers=admin.headers, json={"text": sample_text()})  # no URL
+    ls_app.config["PUBLIC_URL"] = "http://127.0.0.1:9"  # no webhooks: sync brings the annotation
+    boot = service.bootstrap(ls_client)
+    assert ls_client.get_project(boot.project_id)["show_collab_predictions"] is False
+    # Someone turns "use predictions to prelabel" on in Label Studio: bootstrap turns it off again.
+    ls_client.update_project(boot.project_id, show_collab_predictions=True)
+    service.bootstrap(ls_client)
+    assert ls_client.get_project(boot.project_id)["show_collab_predictions"] is False
+    service.push(ls_client)
+
+    link = db.session.scalars(sa.select(LabelStudioLink).order_by(LabelStudioLink.id)).first()
+    task = ls_client.get_task(link.task_id)
+    prefilled = [r for p in task.get("predictions") or [] for r in p.get("result") or []]
+    assert prefilled == []
+    claim = db.session.get(Claim, link.claim_id)
+    data = task["data"]
+    assert data["source_label"] == "Source: no URL given"
+    assert data["score_label"].startswith(f"Check-worthiness score: {claim.checkworthiness:.2f}")
+    expected = [f"• {r}" for r in claim.reasons] or ["• nothing a fact-checker would recognise was found"]
+    assert data["reasons_label"].splitlines() == expected
+    assert data["speaker_line"].startswith("Speaker: ")
+    assert data["claim_type_line"].endswith(claim.claim_type.replace("_", " "))
+
+    # What the annotator's own stream serves carries nothing to pre-fill with.
+    _ls_id, _email, token = new_annotator(ls_client, "hint")
+    with LabelStudioClient(LS_URL, token) as own:
+        served = own.next_task(boot.project_id)
+    assert served is not None and not served.get("predictions") and served["annotations"] == []
+    # They answer the verdict only, leaving "check-worthy" untouched.
+    verdict_only = [
+        r
+        for r in verdict_result("False", "The figure is from 2021.", "", 3)
+        if r["from_name"] != "checkworthy"
+    ]
+    response = requests.post(
+        f"{LS_URL}/api/tasks/{served['id']}/annotations/",
+        json={"result": verdict_only, "lead_time": 4.0},
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    assert "repaired 1" in runner.invoke(args=["labelstudio", "sync"]).output
+    db.session.rollback()  # a new snapshot: see what the sync committed
+    stored = db.session.scalars(sa.select(Annotation).where(Annotation.ls_task_id == served["id"])).one()
+    assert stored.verdict == "False"
+    assert stored.checkworthy is None
 
 
 def test_push_when_label_studio_is_unreachable_keeps_claims_queued(app, client, admin, runner):

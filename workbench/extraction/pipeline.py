@@ -9,13 +9,16 @@ from .checkworthiness import score
 from .context import needs_rewrite, resolving_context
 from .header import ArticleHeader, dateline_end, parse_header
 from .model import shipped_model
+from .reasons import WEIGHTS_VERSION
+from .reasons import explain as reasons_in_words
 from .segment import SEGMENTER_NAME, SEGMENTER_VERSION, Span, paragraphs, segment
 
 RULES_VERSION = "rules-1.1"
-# Stored with every claim: a change in rules, segmenter or model changes claims.
-EXTRACTOR_VERSION = f"{RULES_VERSION}+{SEGMENTER_NAME}-{SEGMENTER_VERSION}+{shipped_model().version}"
+# Stored with every claim: a change in rules, segmenter, model or reasons changes claims.
+EXTRACTOR_VERSION = (
+    f"{RULES_VERSION}+{SEGMENTER_NAME}-{SEGMENTER_VERSION}+{shipped_model().version}+{WEIGHTS_VERSION}"
+)
 DEFAULT_THRESHOLD = 0.5
-_REASONS = 4
 
 
 @dataclass(frozen=True)
@@ -106,10 +109,10 @@ def _claim(ordinal, sentence, span, who, previous, paragraph, threshold, earlier
         value, claim_type, reasons = 0.0, "other", ("header line (metadata, not a claim)",)
         speaker, is_quote = None, False
     else:
-        # The model scores and explains; the transparent rules name the type.
-        value, contributions = shipped_model().explain(sentence, k=_REASONS)
-        value = round(value, 4)
-        reasons = tuple(c.reason() for c in contributions)
+        # The model scores; the reasons name what a fact-checker would recognise in the
+        # sentence (reasons.py), and the transparent rules name the type.
+        value = round(shipped_model().score(sentence), 4)
+        reasons = reasons_in_words(sentence)
         claim_type = score(sentence, is_quote=who.is_quote, speaker=who.speaker).claim_type
         speaker, is_quote = who.speaker, who.is_quote
         rewrite = needs_rewrite(sentence)

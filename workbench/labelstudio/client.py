@@ -34,6 +34,10 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 _READ = {"max_retries": 1}
 _WRITE = {"max_retries": 0}
+# Settings every workbench project keeps. Predictions never pre-fill an annotator's answers
+# ("Use predictions to prelabel tasks" off): an annotator who submits without touching a
+# control must be recorded as not having answered it, not as agreeing with the machine.
+PROJECT_SETTINGS: dict[str, Any] = {"show_collab_predictions": False}
 
 T = TypeVar("T")
 
@@ -206,7 +210,7 @@ class LabelStudioClient:
     def ensure_project(
         self, title: str, label_config: str, *, maximum_annotations: int = 1, description: str = ""
     ) -> tuple[dict, bool]:
-        """Find the project by exact title or create it; bring its config up to date.
+        """Find the project by exact title or create it; bring its config and settings up to date.
 
         Returns ``(project, created)``. Raises LabelStudioError (e.g. a config Label Studio rejects,
         a title under 3 characters) or LabelStudioUnavailable.
@@ -220,6 +224,7 @@ class LabelStudioClient:
                     label_config=label_config,
                     maximum_annotations=maximum_annotations,
                     description=description,
+                    **PROJECT_SETTINGS,
                     request_options=_WRITE,
                 ),
             )
@@ -232,6 +237,7 @@ class LabelStudioClient:
             changes["maximum_annotations"] = maximum_annotations
         if description and existing.get("description") != description:
             changes["description"] = description
+        changes.update({k: v for k, v in PROJECT_SETTINGS.items() if existing.get(k) != v})
         if not changes:
             return existing, False
         pid = existing["id"]
