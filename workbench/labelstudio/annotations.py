@@ -107,6 +107,11 @@ def annotator_id(annotation: dict[str, Any]) -> int | None:
     return _user_id(annotation.get("completed_by"))
 
 
+def editor_id(annotation: dict[str, Any]) -> int | None:
+    """Return the Label Studio user id of whoever last changed an annotation, if it says."""
+    return _user_id(annotation.get("updated_by"))
+
+
 def _user_id(value: Any) -> int | None:
     """Read a Label Studio user reference: an id, a numeric string or an object with an id."""
     if isinstance(value, dict):
@@ -264,7 +269,7 @@ def store_annotation(
         ls_annotation_id=ls_id,
         ls_task_id=task_id if task_id is not None else (claim.link.task_id if claim.link else 0),
         ls_project_id=project_id,
-        updated_by_ls_id=_user_id(annotation.get("updated_by")),
+        updated_by_ls_id=editor_id(annotation),
         # The order versions arrived in; the current one is the newest by ls_updated_key.
         version=previous + 1,
         annotator_ls_id=who,

@@ -544,11 +544,17 @@ class LabelStudioClient:
         """List the users of the token's organization. May raise LabelStudioError."""
         return self._raw("list users", lambda: self._sdk.users.with_raw_response.list(request_options=_READ))
 
-    def get_user(self, user_id: int) -> dict:
-        """Fetch one user (webhooks carry only its id). May raise LabelStudioError."""
+    def get_user(self, user_id: int, *, retry: bool = True) -> dict:
+        """Fetch one user (webhooks carry only its id). May raise LabelStudioError (HTTP 404 for
+        an id its organization does not know).
+
+        ``retry=False``: one try, no backoff, for a caller that must answer fast (the webhook).
+        """
         return self._raw(
             f"get user {user_id}",
-            lambda: self._sdk.users.with_raw_response.get(user_id, request_options=_READ),
+            lambda: self._sdk.users.with_raw_response.get(
+                user_id, request_options=_READ if retry else {"max_retries": 0}
+            ),
         )
 
     def find_user_by_email(self, email: str) -> dict | None:

@@ -20,22 +20,20 @@ from workbench.errors import LabelStudioError, WorkbenchError
 from workbench.labelstudio.annotations import (
     MalformedAnnotation,
     find_claim,
-    plausible_email,
     store_annotation,
 )
 from workbench.labelstudio.client import LabelStudioClient, client_from_config
+from workbench.labelstudio.people import cache_users, map_user, mark_unlisted
 from workbench.models import (
     Annotation,
     Article,
     Claim,
     ClaimStatus,
     LabelStudioLink,
-    LabelStudioUser,
     User,
 )
 from workbench.models.base import utcnow
 from workbench.paragraphs import paragraph_context
-from workbench.validation import MAX_INT, sanitize
 
 R = TypeVar("R")
 
@@ -474,6 +472,7 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
     begin_write()
     emails = refresh_users(client, actor=actor, users=people)
     db.session.commit()  # the user cache; hold no lock while paging through Label Studio
+    listed = {u.get("id") for u in people if isinstance(u, dict)}
     for task in client.iter_tasks(pid):
         result.tasks_seen += 1
         annotations = task.get("annotations")
@@ -509,6 +508,11 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
         # Commit task by task: webhooks (answered within Label Studio's 1 s) must not wait
         # behind a long sync's open transaction.
         db.session.commit()
+    # Authors the list above lacks (whether webhooks or this run stored their work) are unknown
+    # to Label Studio: the one-user lookup sees the same organization as the list.
+    begin_write()
+    mark_unlisted(listed, actor=actor)
+    db.session.commit()
     # Stuck pushes first: a claim linked now has its state derived in the same run.
     result.repushed = _repush_attempted(client, pid, actor=actor)
     result.states_repaired = reconcile_states(overlap, actor=actor)
@@ -644,51 +648,11 @@ def refresh_users(
 ) -> dict[int, str]:
     """Cache Label Studio's users (one call, unless ``users`` were fetched already), map workbench
     users to them by email, and audit each change; return their emails by id. The caller commits."""
-    emails: dict[int, str] = {}
-    for user in client.list_users() if users is None else users:
-        email = plausible_email(user.get("email"))
-        uid = user.get("id")
-        if email is None or not isinstance(uid, int) or isinstance(uid, bool) or not 0 < uid <= MAX_INT:
-            continue
-        emails[uid] = email
-        names = {
-            "email": email,
-            "first_name": sanitize(str(user.get("first_name") or ""))[:200],
-            "last_name": sanitize(str(user.get("last_name") or ""))[:200],
-        }
-        row = db.session.get(LabelStudioUser, uid)
-        if row is None:
-            row = LabelStudioUser(id=uid, **names)
-            db.session.add(row)
-        elif any(getattr(row, k) != v for k, v in names.items()):
-            for k, v in names.items():
-                setattr(row, k, v)
-            row.fetched_at = utcnow()
-        else:
-            continue
-        audit.append(
-            actor, "labelstudio.user_cached", "label_studio_user", uid, {**names, "rows": attest(row)}
-        )
-    # Label Studio users are workbench users with the same email.
-    by_email = {e: i for i, e in emails.items()}
-    for user in db.session.scalars(sa.select(User).where(User.email.in_(list(by_email)))):
-        _map_user(user, by_email[user.email], actor=actor)
-    db.session.flush()
-    return emails
+    return cache_users(client.list_users() if users is None else users, actor=actor)
 
 
-def _map_user(user: User, ls_id: int | None, *, actor: str) -> None:
-    """Record the workbench user's Label Studio id, with its audit event, when it changed."""
-    if user.label_studio_user_id == ls_id:
-        return
-    before, user.label_studio_user_id = user.label_studio_user_id, ls_id
-    audit.append(
-        actor,
-        "user.label_studio_mapped",
-        "user",
-        user.id,
-        {"email": user.email, "label_studio_user_id": ls_id, "before": before, "rows": attest(user)},
-    )
+# The users page maps a workbench user to a Label Studio member by hand, with the same event.
+_map_user = map_user
 
 
 def resolve_user(user: User, client: LabelStudioClient | None = None, *, actor: str = "cli") -> int | None:

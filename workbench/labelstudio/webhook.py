@@ -9,7 +9,14 @@ import json
 from workbench import audit
 from workbench.db import db
 from workbench.errors import Unauthorized
-from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
+from workbench.labelstudio.annotations import (
+    MalformedAnnotation,
+    annotator_id,
+    editor_id,
+    find_claim,
+    store_annotation,
+)
+from workbench.labelstudio.people import resolve
 from workbench.models import WebhookEvent
 from workbench.validation import MAX_INT, loads_strict, sanitize, storable_body
 
@@ -74,6 +81,8 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
     Every delivery is kept, whatever it carries: an annotation that cannot be stored is kept
     as the event ``malformed`` (400), one that cannot be placed as ``unplaced``, and a body
     that cannot be stored as sent is kept escaped, with the original's length and sha256.
+    Once an annotation is stored, an author or editor the user cache lacks is looked up in
+    Label Studio (best-effort, see ``people.resolve``).
     """
     delivery = _Delivery(body)
     payload, problem = _parse(delivery.text) if delivery.stored_as == "as_sent" else (None, None)
@@ -135,13 +144,18 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
         db.session.rollback()
         _commit(delivery.keep(action, "failed", f"could not be stored: {type(exc).__name__}"))
         raise
-    event = delivery.keep(
-        action,
-        "processed" if row else "duplicate",
-        None if row else "this annotation version was already stored",
-        annotation_id=row.id if row else None,
+    event = _commit(
+        delivery.keep(
+            action,
+            "processed" if row else "duplicate",
+            None if row else "this annotation version was already stored",
+            annotation_id=row.id if row else None,
+        )
     )
-    return _commit(event), 200
+    # Only now, with the annotation committed, ask Label Studio who its author and editor are
+    # (the ids the cache lacks): a Label Studio that does not answer costs nothing but a name.
+    resolve([annotator_id(annotation), editor_id(annotation)], actor="webhook")
+    return event, 200
 
 
 def _id(value) -> int | None:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, abort, g, redirect, request, session, url_for
 from markupsafe import Markup, escape
 
+from workbench.labelstudio.people import Directory
 from workbench.models import User
 from workbench.web import security
 
@@ -92,6 +93,36 @@ def when_filter(value: Any) -> Markup:
     return Markup('<time datetime="{}">{} UTC</time>').format(
         stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), stamp.strftime("%Y-%m-%d %H:%M")
     )
+
+
+_PEOPLE_KEY = "workbench.people"
+
+
+def people() -> Directory:
+    """Return this request's directory of people (loaded once, on the first name it gives)."""
+    if _PEOPLE_KEY not in request.environ:
+        from workbench.schemas import sees_blind
+
+        viewer = signed_in_user()
+        # Blind overlap: whoever gets the blind shapes sees no other annotator's identity either.
+        blind = viewer is None or sees_blind(viewer.role)
+        request.environ[_PEOPLE_KEY] = Directory(
+            blind=blind, own_ls_id=viewer.label_studio_user_id if viewer else None
+        )
+    return request.environ[_PEOPLE_KEY]
+
+
+@bp.app_template_filter("person")
+def person_filter(value: Any, kind: str | None = None) -> Markup:
+    """Name who did something ("Name · email"): an annotation's author, a user, a Label Studio id
+    or an audit actor; a note says when they have no workbench account or are not known.
+
+    ``kind="user"``: ``value`` is a workbench user's id (a bare number is a Label Studio id).
+    """
+    person = people().user(value) if kind == "user" else people().name(value)
+    if person.note:
+        return Markup('{} <span class="muted">({})</span>').format(person.label, person.note)
+    return Markup("{}").format(person.label)
 
 
 @bp.app_template_filter("http_url")
