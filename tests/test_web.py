@@ -168,3 +168,14 @@ def test_no_decision_forms_on_a_claim_still_in_annotation(client, reviewer):
     sign_in(client, reviewer)
     page = client.get(f"/claims/{claim.id}").data
     assert claim.status == "in_annotation" and b"<h2>Decide</h2>" not in page
+
+
+def test_the_claim_page_lists_the_machine_s_reasons_in_words(client, reviewer):
+    from tests.factories import make_article as _make_article
+
+    claim = next(c for c in _make_article().claims if c.reasons)
+    sign_in(client, reviewer)
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert "machine's check-worthiness score (a hint)" in page
+    for reason in claim.reasons:
+        assert f"<li>{reason}</li>" in page.replace("&#43;", "+")

@@ -62,6 +62,20 @@ def test_annotation_is_stored_with_parsed_fields(client, linked_claim):
     assert (claim.status, claim.annotator_count, claim.agreement) == ("annotated", 2, "split")
 
 
+def test_a_prefilled_answer_left_untouched_is_not_the_annotator_s_judgement(client, linked_claim):
+    """Label Studio marks a pre-filled item the annotator did not touch ``origin: prediction``."""
+    body = annotation_payload(11, 501, user_id=7, verdict="False")
+    for item in body["annotation"]["result"]:
+        if item["from_name"] == "checkworthy":
+            item["origin"] = "prediction"
+        elif item["from_name"] == "verdict":
+            item["origin"] = "prediction-changed"  # touched: the annotator's own
+    assert post(client, body).status_code == 200
+    row = db.session.scalar(sa.select(Annotation))
+    assert row.checkworthy is None and row.verdict == "False"
+    assert any(i.get("origin") == "prediction" for i in row.result)  # kept as sent
+
+
 def test_repeated_delivery_changes_nothing(client, linked_claim):
     for _ in range(3):
         assert post(client, annotation_payload(11, 501)).status_code == 200

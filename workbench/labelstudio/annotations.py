@@ -58,7 +58,8 @@ def parse_result(result: Any) -> ParsedResult:
     """Pick the labelling interface's fields (see label_config.xml) out of a result list.
 
     Raises MalformedAnnotation when the shape is wrong. A verdict outside the published scale
-    is not taken as a verdict (the raw result keeps it).
+    is not taken as a verdict, nor is an item a prediction pre-filled and the annotator left
+    untouched (``"origin": "prediction"``); the raw result keeps both.
     """
     if not isinstance(result, list):
         raise MalformedAnnotation(f"'result' must be a list, not {type(result).__name__}")
@@ -78,6 +79,10 @@ def parse_result(result: Any) -> ParsedResult:
         value = item.get("value") or {}
         if not isinstance(value, dict):
             raise MalformedAnnotation(f"the value of {name!r} must be an object")
+        if item.get("origin") == "prediction":
+            # A machine's pre-filled answer the annotator submitted untouched ("prediction-changed"
+            # once they change it): not their judgement. The raw result keeps it.
+            continue
         if name == "checkworthy":
             choice = _first_choice(value)
             fields["checkworthy"] = None if choice is None else choice == "Check-worthy"
