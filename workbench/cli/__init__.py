@@ -166,6 +166,7 @@ def main() -> None:
 from workbench.cli import (  # noqa: E402,F401
     articles_cmd,
     audit_cmd,
+    backup_cmd,
     db_cmd,
     demo_cmd,
     export_cmd,
