@@ -144,6 +144,9 @@ DOWN_COMMANDS = [
     ["export", "--format", "json"],
     ["labelstudio", "sync"],
     ["labelstudio", "push"],
+    ["users", "link", "--email", "new@example.org"],
+    ["users", "reset-password", "--email", "new@example.org"],
+    ["backup", "--to", "backup.dump"],
 ]
 MISSING_DIR_COMMANDS = [["users", "list"], ["db", "upgrade"], ["export", "--format", "json"]]
 
