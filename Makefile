@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv run test test-fast label-studio-start label-studio-stop lint bench clean
+.PHONY: venv run test test-fast check-wheel label-studio-start label-studio-stop lint bench clean
 
 $(BIN)/workbench: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,14 @@ run: venv
 test: venv
 	VENV=$(VENV) scripts/test.sh
 
-# Unit and API tests only (no Label Studio), on SQLite.
+# Unit and API tests only (no Label Studio, no wheel build), on SQLite.
 test-fast: venv
-	$(BIN)/pytest -q -m "not labelstudio"
+	$(BIN)/pytest -q -m "not labelstudio and not wheel"
+
+# The package as it ships: build the wheel, install it in a fresh virtualenv outside the
+# checkout, migrate, ingest, export and serve with it (tests/test_wheel.py runs this too).
+check-wheel: venv
+	VENV=$(VENV) scripts/check-wheel
 
 label-studio-start:
 	scripts/label-studio start

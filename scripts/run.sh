@@ -34,4 +34,5 @@ echo "  Sign in:       $WORKBENCH_PUBLIC_URL/login as admin@workbench.local, or 
 echo "                 instance/admin-token: $(cat instance/admin-token)"
 echo
 echo "Serving the workbench on $WORKBENCH_PUBLIC_URL (Ctrl-C stops it; 'make label-studio-stop' stops Label Studio)"
+# gunicorn, as in production: WORKBENCH_WORKERS processes of WORKBENCH_THREADS threads (2 x 8).
 exec "$BIN/workbench" serve --host 127.0.0.1 --port "$PORT"

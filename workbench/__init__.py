@@ -40,13 +40,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_migrate import Migrate
 
     from workbench.db import db
+    from workbench.resources import migrations_directory
 
     db.init_app(app)
-    Migrate(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    Migrate(app, db, directory=migrations_directory())
 
     from workbench import errors_http
     from workbench.api import bp as api_bp
     from workbench.api.common import BoundedIntConverter, LimitedRequest, refuse_nul_parameters
+    from workbench.health import bp as health_bp
+    from workbench.logging_setup import RequestLog
     from workbench.web import bp as web_bp
 
     # Before any route is added: ids too large for an INTEGER column match no route (404).
@@ -56,22 +59,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors_http.register(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(health_bp)
+    # Outermost: every request gets an id and one log line, whatever answers it.
+    app.wsgi_app = RequestLog(app.wsgi_app)  # type: ignore[method-assign]
 
     # The same commands on ``flask --app workbench`` and on the test CLI runner.
     from workbench.cli import main as cli_main
 
     for name, command in cli_main.commands.items():
         app.cli.add_command(command, name)
-
-    @app.get("/health")
-    def health():
-        """Answer liveness probes, and say whether the database answers."""
-        import sqlalchemy as sa
-
-        try:
-            db.session.execute(sa.text("SELECT 1"))
-            return {"status": "ok", "database": "ok", "version": __version__}
-        except Exception as exc:  # the probe must answer, whatever broke
-            return {"status": "degraded", "database": str(exc)}, 503
 
     return app

@@ -11,7 +11,7 @@ from workbench.errors import PayloadTooLarge, WorkbenchError
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/health"
+    return request.path.startswith("/api/") or request.path in ("/health", "/ready")
 
 
 def _render(payload: dict) -> tuple[Response | str, int]:

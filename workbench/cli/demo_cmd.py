@@ -64,13 +64,33 @@ def demo_command(article: str | None) -> None:
     click.echo(f"    article:     {current_app.config['PUBLIC_URL']}/articles/{art.id}")
 
 
-@main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@main.command("serve", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    envvar="WORKBENCH_WORKERS",
+    show_envvar=True,
+    help="worker processes",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    envvar="WORKBENCH_THREADS",
+    show_envvar=True,
+    help="threads per worker (requests each worker serves at once)",
+)
 @fails_cleanly
-def serve_command(host: str, port: int) -> None:
-    """Serve the workbench (threaded development server; use gunicorn at scale)."""
-    from flask import current_app
-    from werkzeug.serving import run_simple
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the workbench with gunicorn (WORKERS processes of THREADS threads each)."""
+    from workbench import create_app
+    from workbench.server import serve
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    # Each worker builds its own app; building one here first reports a bad setting in one line.
+    create_app()
+    serve(host, port, workers, threads)

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from workbench.resources import resource_path
+
 from .features import analyse, char_grams, surface_forms
 
 MODEL_FORMAT = "workbench-checkworthiness/1"
-MODEL_PATH = Path(__file__).resolve().parent / "model" / "checkworthiness.json.gz"
+MODEL_PATH = resource_path("extraction", "model", "checkworthiness.json.gz")
 BLOCKS = ("word", "char")
 
 # How a rule flag reads in a reason.

@@ -43,11 +43,13 @@ PUSHABLE = (ClaimStatus.QUEUED,)
 
 
 def label_config_path() -> Path:
-    """Return the labelling interface file (the repository root's ``label_config.xml``)."""
+    """Return the labelling interface file (``label_config.xml``, shipped inside the package)."""
+    from workbench.resources import resource_path
+
     configured = current_app.config.get("LABEL_CONFIG_PATH")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / "label_config.xml"
+    return resource_path("label_config.xml")
 
 
 def label_config() -> tuple[str, str]:
