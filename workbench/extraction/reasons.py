@@ -34,9 +34,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from workbench.resources import resource_path
+
 WEIGHTS_FORMAT = "workbench-reasons/1"
 WEIGHTS_VERSION = "reasons-1"
-WEIGHTS_PATH = Path(__file__).resolve().parent / "model" / "reasons.json"
+WEIGHTS_PATH = resource_path("extraction", "model", "reasons.json")
 MAX_REASONS = 3
 FIT_C = 1.0
 DATA_CREDIT = (
