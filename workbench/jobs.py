@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
@@ -31,6 +33,9 @@ def _sync(actor: str, job_id: str | None = None) -> dict[str, Any]:
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {"labelstudio.push": _push, "labelstudio.sync": _sync}
 # Jobs that run one at a time hold the lock of their name (workbench/locks.py).
 LOCKED = {"labelstudio.push", "labelstudio.sync"}
+# How long RQ keeps a failed job (and so how far back `workbench worker` looks for jobs whose
+# process died, to queue them again).
+FAILURE_TTL = 30 * 24 * 3600
 
 
 def _plain(result: Any) -> dict[str, Any]:
@@ -66,7 +71,7 @@ def enqueue(name: str, **kwargs: Any) -> dict[str, Any]:
             job_id=job_id,
             job_timeout=3600,
             result_ttl=7 * 24 * 3600,
-            failure_ttl=30 * 24 * 3600,
+            failure_ttl=FAILURE_TTL,
         )
     except Exception:
         if name in LOCKED:
@@ -105,6 +110,7 @@ def run_job(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     from workbench import create_app
     from workbench.db import db, writer
 
+    _record_runner()
     app = create_app()
     with app.app_context(), writer():
         try:
@@ -120,3 +126,22 @@ def run_job(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
             # Each job builds its own app and engine: close its connections rather than leak them.
             db.session.remove()
             db.engine.dispose()
+
+
+def _record_runner() -> None:
+    """Note in the RQ job which process runs it (this work horse and its worker), so that a
+    ``workbench worker`` on this machine queues the job again if both die mid-run
+    (``workbench.worker.Recovery``). Every job here is safe to run again: a push links what an
+    earlier attempt imported before it imports the rest, and a sync repairs only what is missing."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is None:  # called directly, not by a worker
+        return
+    job.meta["runner"] = {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "worker_pid": os.getppid(),
+        "worker": os.environ.get("RQ_WORKER_ID"),
+    }
+    job.save_meta()
