@@ -18,6 +18,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from tests.stack_helpers import (
     database_outage,
     kill_session,
     running_stack,
+    session_pids,
     wait_until,
 )
 
@@ -257,6 +259,31 @@ def assert_workbench_holds_exactly_label_studios_annotations(ls, links) -> None:
     assert len(versions) == len(set(versions)), "an annotation version is stored twice"
 
 
+def assert_each_claim_pushed_once(ls, project: int, article: dict, uuids: set[str]) -> None:
+    """Each claim of the article is one task in Label Studio, linked once, pushed once (one
+    ``claim.pushed`` event), and Label Studio holds no other task for the article."""
+    from workbench.db import db
+    from workbench.models import AuditEvent, Claim
+
+    tasks = tasks_of(ls, project, article["uuid"])
+    in_ls = collections.Counter(t["data"]["claim_uuid"] for t in tasks)
+    assert set(in_ls) == uuids and set(in_ls.values()) == {1}, collections.Counter(in_ls.values())
+    assert {link.task_id for link in links_of(article["id"])} == {int(t["id"]) for t in tasks}
+    fresh()
+    pushed = collections.Counter(
+        db.session.scalars(
+            sa.select(AuditEvent.subject_id)
+            .join(Claim, sa.cast(Claim.id, sa.String) == AuditEvent.subject_id)
+            .where(
+                AuditEvent.action == "claim.pushed",
+                AuditEvent.subject_type == "claim",
+                Claim.article_id == article["id"],
+            )
+        )
+    )
+    assert len(pushed) == len(uuids) and set(pushed.values()) == {1}
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -463,9 +490,6 @@ def test_a_worker_killed_in_the_middle_of_a_push_the_job_is_run_again_and_each_c
     from redis import Redis
     from rq.job import Job
 
-    from workbench.db import db
-    from workbench.models import AuditEvent, Claim
-
     article = stack.ingest(claims_text(2000, "Eskdale"), "Eskdale")
     uuids = claim_uuids(article["id"])
     before = task_count(ls, project)
@@ -483,35 +507,49 @@ def test_a_worker_killed_in_the_middle_of_a_push_the_job_is_run_again_and_each_c
     assert done["status"] == "finished", done
     assert Job.fetch(job_id, connection=Redis.from_url(STACK_REDIS_URL)).meta.get("requeues") == 1
 
-    tasks = tasks_of(ls, project, article["uuid"])
-    in_ls = collections.Counter(t["data"]["claim_uuid"] for t in tasks)
-    assert set(in_ls) == uuids and set(in_ls.values()) == {1}, collections.Counter(in_ls.values())
-    assert {link.task_id for link in links_of(article["id"])} == {int(t["id"]) for t in tasks}
-    fresh()
-    pushed = collections.Counter(
-        db.session.scalars(
-            sa.select(AuditEvent.subject_id)
-            .join(Claim, sa.cast(Claim.id, sa.String) == AuditEvent.subject_id)
-            .where(
-                AuditEvent.action == "claim.pushed",
-                AuditEvent.subject_type == "claim",
-                Claim.article_id == article["id"],
-            )
-        )
-    )
-    assert len(pushed) == 2000 and set(pushed.values()) == {1}
+    assert_each_claim_pushed_once(ls, project, article, uuids)
 
     stack.up()  # the killed worker is started again
     status = stack.script("status", timeout=120)
     assert status.returncode == 0, status.stdout
 
 
+def test_a_work_horse_killed_under_its_live_worker_the_job_is_run_again_and_never_reported_failed(
+    stack, wb, ls, project
+):
+    from redis import Redis
+    from rq.job import Job
+
+    article = stack.ingest(claims_text(1000, "Fenwick"), "Fenwick")
+    uuids = claim_uuids(article["id"])
+    before = task_count(ls, project)
+    job_id = stack.start_job("push")
+    wait_until(lambda: task_count(ls, project) >= before + 200, 60, "the push to import 200 tasks", 0.1)
+    runner = Job.fetch(job_id, connection=Redis.from_url(STACK_REDIS_URL)).meta["runner"]
+    worker = runner["worker_pid"]
+    assert worker in {stack.pid("worker-1"), stack.pid("worker-2")}, runner
+    horse = runner["pid"]
+    assert horse in session_pids(worker), "not the work horse of a worker this stack started"
+    os.kill(horse, signal.SIGKILL)  # the work horse only: its worker lives on
+    assert len(links_of(article["id"])) < 1000, "the push ended before the kill"
+
+    seen: set[str] = set()
+
+    def ended():
+        body = stack.job(job_id)
+        seen.add(body["status"])
+        return body["status"] in ("finished", "failed") and body
+
+    done = wait_until(ended, 120, f"job {job_id} to end", 0.3)
+    assert done["status"] == "finished" and "failed" not in seen, (done, seen)
+    assert Job.fetch(job_id, connection=Redis.from_url(STACK_REDIS_URL)).meta.get("requeues") == 1
+    assert worker in session_pids(worker), "the worker died with its work horse"
+    assert_each_claim_pushed_once(ls, project, article, uuids)
+
+
 def test_label_studio_killed_in_the_middle_of_a_push_of_5000_claims_then_pushed_again_each_claim_once(
     stack, wb, ls, project
 ):
-    from workbench.db import db
-    from workbench.models import AuditEvent, Claim
-
     article = stack.ingest(claims_text(5000, "Dunmore"), "Dunmore")
     uuids = claim_uuids(article["id"])
     assert len(uuids) == 5000
@@ -535,21 +573,4 @@ def test_label_studio_killed_in_the_middle_of_a_push_of_5000_claims_then_pushed_
     assert again["pushed"] + again["reconciled"] == 5000 - linked, again
     assert again["remaining"] == 0
 
-    tasks = tasks_of(ls, project, article["uuid"])
-    in_ls = collections.Counter(t["data"]["claim_uuid"] for t in tasks)
-    assert set(in_ls) == uuids and set(in_ls.values()) == {1}, collections.Counter(in_ls.values())
-    links = links_of(article["id"])
-    assert {link.task_id for link in links} == {int(t["id"]) for t in tasks}
-    fresh()
-    pushed = collections.Counter(
-        db.session.scalars(
-            sa.select(AuditEvent.subject_id)
-            .join(Claim, sa.cast(Claim.id, sa.String) == AuditEvent.subject_id)
-            .where(
-                AuditEvent.action == "claim.pushed",
-                AuditEvent.subject_type == "claim",
-                Claim.article_id == article["id"],
-            )
-        )
-    )
-    assert len(pushed) == 5000 and set(pushed.values()) == {1}
+    assert_each_claim_pushed_once(ls, project, article, uuids)

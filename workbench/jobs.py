@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
@@ -110,8 +111,9 @@ def run_job(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     from workbench import create_app
     from workbench.db import db, writer
 
-    _record_runner()
+    job = _record_runner()
     app = create_app()
+    _wait_after_a_death(job, app)
     with app.app_context(), writer():
         try:
             return JOBS[name](**kwargs)
@@ -128,7 +130,7 @@ def run_job(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
             db.engine.dispose()
 
 
-def _record_runner() -> None:
+def _record_runner():
     """Note in the RQ job which process runs it (this work horse and its worker), so that a
     ``workbench worker`` on this machine queues the job again if both die mid-run
     (``workbench.worker.Recovery``). Every job here is safe to run again: a push links what an
@@ -137,7 +139,7 @@ def _record_runner() -> None:
 
     job = get_current_job()
     if job is None:  # called directly, not by a worker
-        return
+        return None
     job.meta["runner"] = {
         "host": socket.gethostname(),
         "pid": os.getpid(),
@@ -145,3 +147,18 @@ def _record_runner() -> None:
         "worker": os.environ.get("RQ_WORKER_ID"),
     }
     job.save_meta()
+    return job
+
+
+def _wait_after_a_death(job, app) -> None:
+    """A job queued again at once after its work horse died (``workbench.worker``) starts only
+    once ``orphan_grace`` has passed since the death: a Label Studio import the dead run had in
+    flight has landed by then, and the push links those tasks instead of importing them twice."""
+    died_at = job.meta.get("died_at") if job is not None else None
+    if not isinstance(died_at, int | float):
+        return
+    from workbench.worker import orphan_grace
+
+    remaining = float(died_at) + orphan_grace(app) - time.time()
+    if remaining > 0:
+        time.sleep(min(remaining, orphan_grace(app)))

@@ -4,10 +4,11 @@ Every ``WORKBENCH_SYNC_INTERVAL`` seconds each worker tries to queue a sync; the
 (taken when the job is queued, given back when it ends) lets one be queued or running at a
 time however many workers there are, so the others skip that turn.
 
-A job whose process dies mid-run (the worker killed, or only its work horse) is queued again,
-under the same id, by whichever worker notices first (``Recovery``): it then adopts the job's
-lock and carries on where the dead run stopped (a push links the tasks Label Studio already has
-before it imports the rest; a sync repairs only what is missing).
+A job whose process dies mid-run is queued again under the same id: by its own worker when only
+the work horse died (``run_again_when_killed``), by whichever worker notices first when the worker
+died too (``Recovery``). It then adopts the job's lock and carries on where the dead run
+stopped (a push links the tasks Label Studio already has before it imports the rest; a sync
+repairs only what is missing).
 """
 
 from __future__ import annotations
@@ -60,7 +61,12 @@ def run(app: Flask, *, burst: bool = False) -> None:
     queue = Queue(QUEUE, connection=connection)
     # RQ's own check for jobs whose worker stopped sending heartbeats (on any machine) runs at
     # this interval; Recovery below then queues them again.
-    worker = Worker([queue], connection=connection, maintenance_interval=MAINTENANCE_INTERVAL)
+    worker = Worker(
+        [queue],
+        connection=connection,
+        maintenance_interval=MAINTENANCE_INTERVAL,
+        work_horse_killed_handler=run_again_when_killed,
+    )
     stop = threading.Event()
     threads = [
         threading.Thread(
@@ -103,6 +109,34 @@ def orphan_grace(app: Flask) -> float:
     """Seconds a dead job waits before it is queued again: Label Studio's timeout and a margin,
     so that an import the dead run had in flight has landed (and is linked, not imported again)."""
     return float(app.config.get("LABEL_STUDIO_TIMEOUT") or 15.0) + 5.0
+
+
+def run_again_when_killed(job, retpid: int, ret_val: int, rusage: Any) -> None:
+    """RQ calls this when a job's work horse died under a live worker, just before it would mark
+    the job failed: have RQ queue it again at once instead (``run_job`` then waits out what is
+    left of ``orphan_grace`` before it starts, so that an import the dead run had in flight has
+    landed). A job that lost its process ``MAX_REQUEUES`` times is left to fail."""
+    if not _ours(job):
+        return
+    requeues = int(job.meta.get("requeues", 0)) + 1
+    if requeues > MAX_REQUEUES:
+        log.error("job %s (%s) lost its process %d times: left failed", job.id, _name_of(job), requeues)
+        return
+    job.meta["requeues"] = requeues
+    job.meta["died_at"] = time.time()
+    job.meta.pop("runner", None)
+    job.save_meta()
+    # RQ's own retry: handle_job_failure queues the job again rather than failing it.
+    job.retries_left = 1
+    job.retry_intervals = [0]
+    log.warning(
+        "job %s (%s): its work horse (pid %s) died; queued again (%d of %d)",
+        job.id,
+        _name_of(job),
+        retpid,
+        requeues,
+        MAX_REQUEUES,
+    )
 
 
 def recover_orphans(app: Flask, recovery: Recovery, stop: threading.Event) -> None:
