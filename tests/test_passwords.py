@@ -346,3 +346,28 @@ def test_the_cli_prints_links_that_work_and_reset_clears_the_password(app, runne
     assert password_sign_in(app.test_client(), "cli@example.org", PASSWORD).status_code == 401
     missing = runner.invoke(args=["users", "link", "--email", "nobody@example.org"])
     assert missing.exit_code != 0 and "no user with email nobody@example.org" in missing.output
+
+
+def test_behind_a_trusted_proxy_the_limit_counts_the_client_s_address(database_url, tmp_path, app):
+    from tests.conftest import base_config
+    from workbench import create_app
+
+    proxied = create_app({**base_config(database_url, tmp_path), "PROXY_HOPS": 1})
+    proxied.config["SIGN_IN_MAX_FAILURES_PER_ADDRESS"] = 2
+    browser = proxied.test_client()
+
+    def attempt(client_address: str) -> int:
+        form = browser.get("/login")
+        return browser.post(
+            "/login",
+            data={"csrf": csrf(form.data), "token": "wb_wrong"},
+            headers={"X-Forwarded-For": client_address},
+        ).status_code
+
+    # Two clients behind the same proxy: each has its own count.
+    assert [attempt("203.0.113.7"), attempt("203.0.113.7")] == [401, 401]
+    assert attempt("203.0.113.7") == 429
+    assert attempt("198.51.100.2") == 401
+    db.session.rollback()
+    addresses = set(db.session.scalars(sa.select(SignInAttempt.remote_addr)))
+    assert addresses == {"203.0.113.7", "198.51.100.2"}

@@ -60,6 +60,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
+    # Behind WORKBENCH_PROXY_HOPS trusted proxies (nginx in the stack), the client's address and
+    # scheme are the ones the proxies saw: the per-address sign-in limit counts clients, not nginx.
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     # Outermost: every request gets an id and one log line, whatever answers it.
     app.wsgi_app = RequestLog(app.wsgi_app)  # type: ignore[method-assign]
 

@@ -91,6 +91,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SIGN_IN_MAX_FAILURES": int(env.get("WORKBENCH_SIGN_IN_MAX_FAILURES") or 5),
         "SIGN_IN_MAX_FAILURES_PER_ADDRESS": int(env.get("WORKBENCH_SIGN_IN_MAX_FAILURES_PER_ADDRESS") or 50),
         "SIGN_IN_WINDOW": int(env.get("WORKBENCH_SIGN_IN_WINDOW") or 900),
+        # Trusted reverse proxies in front of the workbench (X-Forwarded-For/-Proto/-Host); 0: none.
+        "PROXY_HOPS": int(env.get("WORKBENCH_PROXY_HOPS") or 0),
         # Hours a one-time set-password link works.
         "PASSWORD_LINK_HOURS": float(env.get("WORKBENCH_PASSWORD_LINK_HOURS") or 72),
     }
