@@ -45,6 +45,9 @@ def workbench_serve(database_url: str, instance: Path, **env: str) -> Iterator[s
         "WORKBENCH_LABEL_STUDIO_URL": "http://127.0.0.1:9",
         "WORKBENCH_LABEL_STUDIO_API_KEY": "0" * 40,
         "WORKBENCH_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # Deliveries placed in the request, so a test reads them stored once answered; tests of
+        # the served default (a placer thread) pass WORKBENCH_WEBHOOK_PLACING="background".
+        "WORKBENCH_WEBHOOK_PLACING": "inline",
         **env,
     }
     script = Path(sys.executable).with_name("workbench")

@@ -95,4 +95,22 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "PROXY_HOPS": int(env.get("WORKBENCH_PROXY_HOPS") or 0),
         # Hours a one-time set-password link works.
         "PASSWORD_LINK_HOURS": float(env.get("WORKBENCH_PASSWORD_LINK_HOURS") or 72),
+        # Where a kept webhook delivery is placed: "background" (a thread of the web process),
+        # "queue" (an RQ job), "inline" (in the request). None: background, inline under TESTING.
+        "WEBHOOK_PLACING": _placing(env.get("WORKBENCH_WEBHOOK_PLACING")),
     }
+
+
+WEBHOOK_PLACING_MODES = ("background", "queue", "inline")
+
+
+def _placing(value: str | None) -> str | None:
+    """Read how webhook deliveries are placed; refuse a mode that does not exist."""
+    if not value:
+        return None
+    mode = value.strip().lower()
+    if mode not in WEBHOOK_PLACING_MODES:
+        raise ValueError(
+            f"WORKBENCH_WEBHOOK_PLACING must be one of {', '.join(WEBHOOK_PLACING_MODES)}, not {value!r}"
+        )
+    return mode

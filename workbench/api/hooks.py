@@ -11,23 +11,33 @@ from workbench.auth import require_role
 from workbench.db import db
 from workbench.labelstudio.service import WEBHOOK_HEADER
 from workbench.labelstudio.webhook import check_secret, receive
+from workbench.labelstudio.webhook_placer import ensure_started
 from workbench.models import WebhookEvent
 from workbench.models.base import iso
 
 
+@bp.before_app_request
+def _start_the_placer() -> None:
+    """Start this process's webhook placer with its first request of any kind, so deliveries a
+    process left unplaced are swept soon after a restart, not only when the next one arrives."""
+    ensure_started(current_app._get_current_object())
+
+
 @bp.post("/hooks/label-studio")
 def label_studio_hook():
-    """Keep the delivery, store the annotation version it carries, and answer at once."""
+    """Keep the delivery and answer at once: 202 once kept (placed after), or, when placing is
+    inline, 200 with how it was placed; 400 for a delivery that cannot be used (kept too)."""
     check_secret(current_app.config.get("WEBHOOK_SECRET"), request.headers.get(WEBHOOK_HEADER))
-    event, status = receive(request.get_data(cache=False), overlap=current_app.config["ANNOTATION_OVERLAP"])
-    body = {"event_id": event.id, "status": event.status, "detail": event.detail}
+    receipt = receive(request.get_data(cache=False))
+    status = receipt.http_status
+    body = {"event_id": receipt.event_id, "status": receipt.status, "detail": receipt.detail}
     if status >= 400:
         body = {
             "code": "bad_request",
             "status": status,
-            "message": event.detail,
-            "errors": {"body": [event.status]},
-            "event_id": event.id,
+            "message": receipt.detail,
+            "errors": {"body": [receipt.status]},
+            "event_id": receipt.event_id,
         }
     return body, status
 
@@ -48,6 +58,7 @@ def label_studio_hook_events():
         {
             "id": e.id,
             "received_at": iso(e.received_at),
+            "placed_at": iso(e.placed_at),
             "action": e.action,
             "status": e.status,
             "detail": e.detail,

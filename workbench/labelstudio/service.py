@@ -470,6 +470,9 @@ def sync(client: LabelStudioClient, *, actor: str = "sync", job_id: str | None =
 def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> SyncResult:
     overlap = current_app.config["ANNOTATION_OVERLAP"]
     result = SyncResult()
+    from workbench.labelstudio.webhook import place_pending
+
+    place_pending()  # deliveries kept and never placed (a placer died) first: they are no repair
     people = client.list_users()
     begin_write()
     emails = refresh_users(client, actor=actor, users=people)

@@ -1,14 +1,39 @@
-"""The webhook receiver's rules: keep every delivery, store each annotation version once."""
+"""The webhook receiver's rules: keep every delivery at once, place it after.
+
+Label Studio waits about 1 s for an answer and never sends a delivery again, so the request does
+the least that keeps the delivery safe (:func:`receive`): the body as sent (escaped when it cannot
+be stored as sent, with the original's length and sha256) in one short INSERT that takes no claim
+lock, then the answer. When even that insert cannot be made in time (SQLite's one write lock held
+by a long transaction, a database that does not answer), the body is kept on disk instead
+(``webhook_spool``) and moved into the table later. Placing a delivery (storing the annotation
+version it carries, recording a deletion) comes after, in a transaction of its own: in the request
+(``inline``), on a thread of the web process or an RQ worker (``webhook_placer``); sync and the
+worker's schedule place whatever still waits (:func:`place_pending`). Versions are ordered by
+Label Studio's ``updated_at``, never by arrival, so the order deliveries are placed in is free.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from workbench import audit
-from workbench.db import db
+from workbench.db import begin_write, db, writer
 from workbench.errors import Unauthorized
+from workbench.labelstudio import webhook_spool
 from workbench.labelstudio.annotations import (
     MalformedAnnotation,
     annotator_id,
@@ -17,11 +42,29 @@ from workbench.labelstudio.annotations import (
     store_annotation,
 )
 from workbench.labelstudio.people import resolve
-from workbench.models import WebhookEvent
+from workbench.models import LabelStudioUser, WebhookEvent
+from workbench.models.base import utcnow
 from workbench.validation import MAX_INT, loads_strict, sanitize, storable_body
 
 ANNOTATION_ACTIONS = {"ANNOTATION_CREATED", "ANNOTATION_UPDATED"}
+DELETED = "ANNOTATIONS_DELETED"
 _ACTION_MAX = 100
+
+#: Kept, waiting to be placed. ``placing`` is set by the placer inside its own transaction, so it
+#: is seen committed only when written so by hand or by a placer of another design: such a row
+#: is placed again like a received one (placing twice stores one version).
+PENDING = ("received", "placing")
+#: Seconds the request waits for the database to take the delivery before keeping it on disk:
+#: on SQLite the wait is for the one write lock, which a placer holds while it places (a file on
+#: disk is as safe, and faster than waiting); on PostgreSQL the insert waits on nobody.
+INTAKE_WAIT = {"sqlite": 0.02, "postgresql": 0.5}
+#: The same when the request places the delivery too (as long as SQLite's own busy timeout).
+INLINE_WAIT = 10.0
+#: Deliveries one placing transaction takes at most, and the seconds after which it takes no more.
+BATCH = 50
+BATCH_SECONDS = 0.02
+#: Seconds before an author Label Studio did not name is asked about again by this process.
+ASK_AGAIN_AFTER = 60.0
 
 
 def check_secret(configured: str | None, presented: str | None) -> None:
@@ -32,16 +75,58 @@ def check_secret(configured: str | None, presented: str | None) -> None:
         raise Unauthorized("missing or wrong webhook secret header")
 
 
-class _Delivery:
-    """One delivery as received, and the form it is kept in."""
+def placing_mode(config: Mapping[str, Any]) -> str:
+    """Say where deliveries are placed: the configured mode, else background (inline under TESTING)."""
+    return config.get("WEBHOOK_PLACING") or ("inline" if config.get("TESTING") else "background")
 
-    def __init__(self, body: bytes):
+
+# --------------------------------------------------------------------------------- what came in
+
+
+def _read(text: str, stored_as: str) -> tuple[dict | None, str | None, str, str | None]:
+    """Read a delivery without the database: ``(payload, action, status, detail)``.
+
+    ``status`` is ``received`` for what is to be placed, or already final: ``malformed`` (not
+    JSON, not an object with an action, an annotation action without an annotation object) or
+    ``unknown_action``.
+    """
+    if stored_as != "as_sent":
+        return None, None, "malformed", "body is not UTF-8 JSON without NUL bytes"
+    try:
+        payload = loads_strict(text)
+    except json.JSONDecodeError as exc:
+        return None, None, "malformed", f"body is not JSON: {exc.msg} at position {exc.pos}"
+    except ValueError as exc:
+        return None, None, "malformed", f"body is not JSON: {exc}"
+    except RecursionError:
+        return None, None, "malformed", "body is not usable JSON: nested too deeply"
+    if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
+        return None, None, "malformed", "body is not an object with an 'action' string"
+    action = payload["action"]
+    if action == DELETED:
+        return payload, action, "received", None
+    if action not in ANNOTATION_ACTIONS:
+        return payload, action, "unknown_action", "no handler for this action"
+    if not isinstance(payload.get("annotation"), dict):
+        return payload, action, "malformed", "no 'annotation' object"
+    return payload, action, "received", None
+
+
+def _joined(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
+
+
+class _Delivery:
+    """One delivery as received, and the row it is kept as."""
+
+    def __init__(self, body: bytes, received_at: datetime | None = None, spool_key: str | None = None):
         self.text, self.stored_as = storable_body(body)
         self.length = len(body)
         self.sha256 = hashlib.sha256(body).hexdigest()
-
-    def keep(self, action: str | None, status: str, detail: str | None, annotation_id: int | None = None):
-        notes = [detail] if detail else []
+        self.received_at = received_at or utcnow()
+        self.spool_key = spool_key
+        _, action, self.status, detail = _read(self.text, self.stored_as)
+        notes = [detail]
         if action is not None:
             action = sanitize(action)
             if len(action) > _ACTION_MAX:
@@ -49,63 +134,205 @@ class _Delivery:
                 action = action[:_ACTION_MAX]
         if self.stored_as != "as_sent":
             notes.append(f"the body is kept {self.stored_as} (sha256 and length are of the body as sent)")
-        event = WebhookEvent(
-            action=action,
-            body=self.text,
-            body_length=self.length,
-            body_sha256=self.sha256,
-            body_stored_as=self.stored_as,
-            status=status,
-            detail="; ".join(notes) or None,
-            annotation_id=annotation_id,
-        )
-        db.session.add(event)
-        return event
+        self.action = action
+        self.detail = _joined(*notes)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "received_at": self.received_at,
+            "action": self.action,
+            "body": self.text,
+            "body_length": self.length,
+            "body_sha256": self.sha256,
+            "body_stored_as": self.stored_as,
+            "status": self.status,
+            "detail": self.detail,
+            # What is final when it arrives is placed when it arrives.
+            "placed_at": None if self.status == "received" else self.received_at,
+            "spool_key": self.spool_key,
+        }
 
 
-def _parse(text: str):
-    """Parse strict JSON (no NaN or Infinity); say why not in one line."""
-    try:
-        return loads_strict(text), None
-    except json.JSONDecodeError as exc:
-        return None, f"body is not JSON: {exc.msg} at position {exc.pos}"
-    except ValueError as exc:
-        return None, f"body is not JSON: {exc}"
-    except RecursionError:
-        return None, "body is not usable JSON: nested too deeply"
+@dataclass
+class Receipt:
+    """What the request answers: the kept delivery and, when placed inline, its outcome."""
+
+    event_id: int | None
+    status: str
+    detail: str | None
+    spooled: bool = False
+
+    @property
+    def http_status(self) -> int:
+        return {"received": 202, "malformed": 400}.get(self.status, 200)
 
 
-def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
-    """Record a delivery and act on it; return the stored event and the HTTP status to answer.
+@contextlib.contextmanager
+def _bounded(wait: float) -> Iterator[sa.Connection]:
+    """A short transaction of its own, on a connection of its own, that never waits long.
 
-    Every delivery is kept, whatever it carries: an annotation that cannot be stored is kept
-    as the event ``malformed`` (400), one that cannot be placed as ``unplaced``, and a body
-    that cannot be stored as sent is kept escaped, with the original's length and sha256.
-    Once an annotation is stored, an author or editor the user cache lacks is looked up in
-    Label Studio (best-effort, see ``people.resolve``).
+    On SQLite it does not wait for the write lock at all (the caller tries again, see
+    :func:`keep`); on PostgreSQL every statement is bounded to ``wait`` seconds.
+    """
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+            raw.execute("PRAGMA busy_timeout=0")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={int(before)}")
+        else:
+            ms = max(1, int(wait * 1000))
+            with conn.begin():
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}")
+                yield conn
+
+
+def _sqlite_busy(exc: Exception) -> bool:
+    message = str(getattr(exc, "orig", exc))
+    return "database is locked" in message or "database is busy" in message
+
+
+def receive(body: bytes) -> Receipt:
+    """Keep a delivery, then have it placed where ``WEBHOOK_PLACING`` says; say what was kept.
+
+    ``inline``: placed in this request, and the receipt says how (a fault of ours while placing
+    is raised, with the delivery kept as ``failed``). ``background`` and ``queue``: handed to
+    the process's placer thread or to an RQ worker, and answered ``received`` at once.
+    """
+    mode = placing_mode(current_app.config)
+    # Placing inline waits for the database anyway: keeping the delivery may wait as long.
+    receipt = keep(body, wait=INLINE_WAIT if mode == "inline" else None)
+    session = db.session()
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        # A snapshot the caller's session held open (SQLite) would not show the kept row.
+        session.commit()
+    if receipt.status != "received":
+        return receipt
+    if mode == "inline":
+        if receipt.event_id is None:
+            return receipt  # kept on disk while the database is busy: the next placer moves it
+        outcome = place_one(receipt.event_id)
+        if outcome is None:
+            return receipt
+        if outcome.error is not None:
+            raise outcome.error
+        return Receipt(receipt.event_id, outcome.status, outcome.detail)
+    from workbench.labelstudio import webhook_placer
+
+    webhook_placer.hand_over(current_app._get_current_object(), receipt.event_id, mode)
+    return receipt
+
+
+def keep(body: bytes, *, wait: float | None = None) -> Receipt:
+    """Keep a delivery, whatever it carries, and say what was kept; place nothing.
+
+    One INSERT in a transaction of its own, waiting at most ``wait`` seconds for the database
+    (default ``INTAKE_WAIT``); past that, or when the database fails, the body is kept on disk
+    and moved into the table by the next placer. Not JSON, not an object with an action, or an
+    annotation action without an annotation: kept as ``malformed``. An action with no handler:
+    ``unknown_action``.
     """
     delivery = _Delivery(body)
-    payload, problem = _parse(delivery.text) if delivery.stored_as == "as_sent" else (None, None)
-    if problem is None and delivery.stored_as != "as_sent":
-        problem = "body is not UTF-8 JSON without NUL bytes"
-    if problem is not None:
-        return _commit(delivery.keep(None, "malformed", problem)), 400
-    if not isinstance(payload, dict) or not isinstance(payload.get("action"), str):
-        return _commit(delivery.keep(None, "malformed", "body is not an object with an 'action' string")), 400
-    action = payload["action"]
+    if wait is None:
+        wait = INTAKE_WAIT.get(db.engine.dialect.name, 0.5)
+    deadline = time.monotonic() + wait
+    pause = 0.001
+    while True:
+        try:
+            with writer(), _bounded(max(0.001, deadline - time.monotonic())) as conn:
+                inserted = conn.execute(sa.insert(WebhookEvent).values(**delivery.row()))
+                event_id = inserted.inserted_primary_key[0]
+            break
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            # SQLite's own wait sleeps up to 100 ms between tries, so a placer writing back to
+            # back would keep the lock from a waiting request: the request asks every few ms.
+            if _sqlite_busy(exc) and time.monotonic() + pause < deadline:
+                time.sleep(pause)
+                pause = min(pause * 2, 0.004)
+                continue
+            key = webhook_spool.write(webhook_spool.directory(current_app), body, delivery.received_at)
+            current_app.logger.warning(
+                "webhook delivery kept on disk as %s: the database did not take it (%s)",
+                key,
+                type(exc).__name__,
+            )
+            return Receipt(
+                None,
+                delivery.status,
+                _joined(
+                    delivery.detail,
+                    f"kept on disk: the database did not take it within {wait:g} s; "
+                    "it is stored and placed when the database answers",
+                ),
+                spooled=True,
+            )
+    return Receipt(event_id, delivery.status, delivery.detail)
 
-    if action == "ANNOTATIONS_DELETED":
+
+def import_spool(batch: int = 200) -> int:
+    """Move deliveries kept on disk into the table, a batch per transaction, each once whoever
+    else moves it at the same time (its ``spool_key`` is unique); return how many this call
+    moved. Commits; a file is removed only once its row is committed."""
+    folder = webhook_spool.directory(current_app)
+    moved = 0
+    while paths := webhook_spool.pending(folder)[:batch]:
+        rows, taken = [], []
+        for path in paths:
+            found = webhook_spool.read(path)
+            if found is not None:
+                key, received_at, body = found
+                rows.append(_Delivery(body, received_at=received_at, spool_key=key).row())
+                taken.append(path)
+        if rows:
+            begin_write()
+            dialect = db.session.get_bind().dialect.name
+            insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(WebhookEvent)
+            result = db.session.execute(
+                insert.values(rows).on_conflict_do_nothing(index_elements=["spool_key"])
+            )
+            db.session.commit()
+            moved += max(result.rowcount, 0)
+        for path in paths:
+            webhook_spool.remove(path)
+    return moved
+
+
+# ------------------------------------------------------------------------------------- placing
+
+
+@dataclass
+class Outcome:
+    """What placing one delivery came to; ``error`` is what stopped it, if anything did."""
+
+    event_id: int
+    status: str
+    detail: str | None
+    annotation_id: int | None = None
+    error: BaseException | None = None
+
+
+def _place(event: WebhookEvent, overlap: int) -> list[int | None]:
+    """Act on a claimed delivery in the caller's transaction; return the Label Studio user ids
+    it names (to be looked up once it is committed)."""
+    payload, action, status, detail = _read(event.body, event.body_stored_as)
+    if status != "received" or payload is None:
+        event.status, event.detail = status, _joined(detail, event.detail)
+        return []
+    if action == DELETED:
         ids = [
             a.get("id")
             for a in payload.get("annotations") or []
             if isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a.get("id"), bool)
         ]
-        event = delivery.keep(
-            action,
-            "recorded",
-            f"Label Studio deleted annotations {ids}; the workbench keeps every stored version",
+        event.status = "recorded"
+        event.detail = _joined(
+            f"Label Studio deleted annotations {ids}; the workbench keeps every stored version", event.detail
         )
-        db.session.flush()
         audit.append(
             "label-studio",
             "annotation.deleted_in_label_studio",
@@ -113,13 +340,9 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
             event.id,
             {"ls_annotation_ids": ids},
         )
-        return _commit(event), 200
-    if action not in ANNOTATION_ACTIONS:
-        return _commit(delivery.keep(action, "unknown_action", "no handler for this action")), 200
+        return []
 
-    annotation = payload.get("annotation")
-    if not isinstance(annotation, dict):
-        return _commit(delivery.keep(action, "malformed", "no 'annotation' object")), 400
+    annotation = payload["annotation"]
     task = payload.get("task") if isinstance(payload.get("task"), dict) else {}
     task_id = _id(task.get("id")) or _id(annotation.get("task"))
     project = payload.get("project") if isinstance(payload.get("project"), dict) else {}
@@ -127,35 +350,177 @@ def receive(body: bytes, *, overlap: int) -> tuple[WebhookEvent, int]:
     data = task.get("data") if isinstance(task.get("data"), dict) else None
     claim = find_claim(task_id, data, project_id)
     if claim is None:
-        return _commit(
-            delivery.keep(action, "unplaced", f"no claim is linked to Label Studio task {task_id}")
-        ), 200
-
+        event.status = "unplaced"
+        event.detail = _joined(f"no claim is linked to Label Studio task {task_id}", event.detail)
+        return []
     if annotation.get("task") is None:
         annotation = {**annotation, "task": task_id}
     try:
         # Raises MalformedAnnotation before it writes anything.
         row = store_annotation(claim, annotation, source="webhook", project_id=project_id, overlap=overlap)
     except MalformedAnnotation as exc:
-        return _commit(delivery.keep(action, "malformed", f"annotation {annotation.get('id')!r}: {exc}")), 400
-    except Exception as exc:
-        # A fault of ours, not of the delivery: keep it (sync repairs the annotation later), then
-        # let the error handler answer 500 and log it.
+        event.status = "malformed"
+        event.detail = _joined(f"annotation {annotation.get('id')!r}: {exc}", event.detail)
+        return []
+    event.status = "processed" if row else "duplicate"
+    event.detail = _joined(None if row else "this annotation version was already stored", event.detail)
+    event.annotation_id = row.id if row else None
+    return [annotator_id(annotation), editor_id(annotation)]
+
+
+def _place_batch(
+    *where: sa.ColumnElement[bool], limit: int = BATCH, budget: float = BATCH_SECONDS
+) -> list[Outcome]:
+    """Claim pending deliveries matching ``where``, oldest first, and place them in one
+    transaction (one commit for several: the commit is most of what placing costs), each in a
+    savepoint of its own; stop taking more after ``budget`` seconds, so that no claim lock, nor
+    SQLite's write lock, is held for long. Return what came of each; [] when none was left.
+
+    Two placers never place one delivery twice: on PostgreSQL the rows are taken ``FOR UPDATE
+    SKIP LOCKED`` (rows another placer holds are skipped, not waited for); on SQLite the
+    placer's transaction holds the one write lock; the conditional UPDATE to ``placing`` is the
+    claim either way. A placer that dies before it commits leaves its deliveries as they were.
+    """
+    overlap = current_app.config["ANNOTATION_OVERLAP"]
+    pending = sa.select(WebhookEvent.id).where(WebhookEvent.status.in_(PENDING), *where)
+    if db.session.scalar(pending.limit(1)) is None:
+        # Look before taking SQLite's write lock: an idle round must not take it from anyone.
         db.session.rollback()
-        _commit(delivery.keep(action, "failed", f"could not be stored: {type(exc).__name__}"))
-        raise
-    event = _commit(
-        delivery.keep(
-            action,
-            "processed" if row else "duplicate",
-            None if row else "this annotation version was already stored",
-            annotation_id=row.id if row else None,
+        return []
+    begin_write()
+    ids = db.session.scalars(
+        sa.select(WebhookEvent.id)
+        .where(WebhookEvent.status.in_(PENDING), *where)
+        .order_by(WebhookEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    outcomes: list[Outcome] = []
+    named: set[int] = set()
+    started = time.monotonic()
+    for event_id in ids:
+        if outcomes and time.monotonic() - started > budget:
+            break  # the rest stay received (and their row locks go with the commit)
+        claimed = db.session.execute(
+            sa.update(WebhookEvent)
+            .where(WebhookEvent.id == event_id, WebhookEvent.status.in_(PENDING))
+            .values(status="placing")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            continue
+        event = db.session.get(WebhookEvent, event_id, populate_existing=True)
+        assert event is not None
+        try:
+            with db.session.begin_nested():
+                named.update(i for i in _place(event, overlap) if i is not None)
+                event.placed_at = utcnow()
+                db.session.flush()
+        except Exception as exc:
+            if _database_failed(exc):
+                db.session.rollback()
+                return [Outcome(event_id, "received", f"not placed yet: {type(exc).__name__}", error=exc)]
+            # A fault of ours, not of the delivery: keep it as failed (sync stores the annotation
+            # later); only its own savepoint was taken back.
+            detail = f"could not be stored: {type(exc).__name__}"
+            db.session.execute(
+                sa.update(WebhookEvent)
+                .where(WebhookEvent.id == event_id)
+                .values(status="failed", detail=detail, placed_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            outcomes.append(Outcome(event_id, "failed", detail, error=exc))
+            continue
+        outcomes.append(Outcome(event_id, event.status, event.detail, event.annotation_id))
+    # Authors and editors the user cache lacks, to be asked about once this is committed.
+    unnamed = (
+        sorted(
+            named
+            - set(db.session.scalars(sa.select(LabelStudioUser.id).where(LabelStudioUser.id.in_(named))))
         )
+        if named
+        else []
     )
-    # Only now, with the annotation committed, ask Label Studio who its author and editor are
-    # (the ids the cache lacks): a Label Studio that does not answer costs nothing but a name.
-    resolve([annotator_id(annotation), editor_id(annotation)], actor="webhook")
-    return event, 200
+    try:
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        if not _database_failed(exc):
+            raise
+        return [
+            Outcome(o.event_id, "received", f"not placed yet: {type(exc).__name__}", error=exc)
+            for o in outcomes
+        ]
+    # Only now, with the annotations committed, ask Label Studio who they are: a Label Studio
+    # that does not answer costs nothing but a name.
+    _name_people(unnamed)
+    return outcomes
+
+
+def _database_failed(exc: BaseException) -> bool:
+    """Whether placing failed because the database did (the delivery waits for the next try)."""
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError) or bool(
+        getattr(exc, "connection_invalidated", False)
+    )
+
+
+def _name_people(ids: list[int]) -> None:
+    """Look up the authors the cache lacks, each at most once a minute per process: a Label
+    Studio that hangs must not cost the placer two seconds per delivery."""
+    asked: dict[int, float] = current_app.extensions.setdefault("webhook_people_asked", {})
+    now = time.monotonic()
+    wanted = [i for i in ids if now - asked.get(i, -math.inf) > ASK_AGAIN_AFTER]
+    if not wanted:
+        return
+    for uid, outcome in resolve(wanted, actor="webhook").items():
+        if outcome != "cached":
+            asked[uid] = now
+
+
+def place_one(event_id: int) -> Outcome | None:
+    """Place one kept delivery, unless another placer has (or is placing it now): then None."""
+    outcomes = _place_batch(WebhookEvent.id == event_id, limit=1)
+    return outcomes[0] if outcomes else None
+
+
+def place_pending(limit: int | None = None, *, older_than: float | None = None) -> int:
+    """Place deliveries still waiting, oldest first (those kept on disk are moved in first);
+    return how many were placed. Commits every few deliveries.
+
+    ``older_than``: only deliveries kept at least that many seconds ago. Stops at the first
+    failure of the database (the rest wait for the next call).
+    """
+    placed = 0
+    import_spool()
+    while limit is None or placed < limit:
+        where = []
+        if older_than is not None:
+            where.append(WebhookEvent.received_at < utcnow() - timedelta(seconds=older_than))
+        outcomes = _place_batch(*where, limit=BATCH if limit is None else min(BATCH, limit - placed))
+        if not outcomes:
+            break
+        for outcome in outcomes:
+            if outcome.error is not None:
+                current_app.logger.error(
+                    "webhook delivery %s not placed (%s)",
+                    outcome.event_id,
+                    outcome.status,
+                    exc_info=outcome.error,
+                )
+        if any(o.status == "received" for o in outcomes):
+            break  # the database failed: trying the same rows again at once would spin
+        placed += len(outcomes)
+    return placed
+
+
+def pending_count() -> int:
+    """How many kept deliveries wait to be placed (those on disk not counted)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(WebhookEvent).where(WebhookEvent.status.in_(PENDING))
+        )
+        or 0
+    )
 
 
 def _id(value) -> int | None:
@@ -163,8 +528,3 @@ def _id(value) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_INT:
         return None
     return value
-
-
-def _commit(event: WebhookEvent) -> WebhookEvent:
-    db.session.commit()
-    return event

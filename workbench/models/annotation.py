@@ -78,7 +78,14 @@ class WebhookEvent(db.Model):
     body_length: Mapped[int | None]
     body_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     body_stored_as: Mapped[str] = mapped_column(sa.String(20), default="as_sent")
-    # processed | duplicate | unplaced | unknown_action | malformed | recorded | failed
+    # received (kept, not placed yet) → processed | duplicate | unplaced | malformed | recorded |
+    # failed; unknown_action and malformed deliveries are final when received. ``placing`` is
+    # only ever seen inside the placer's own transaction (webhook.py).
     status: Mapped[str] = mapped_column(sa.String(20), index=True)
     detail: Mapped[str | None] = mapped_column(sa.Text)
     annotation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("annotations.id"))
+    # When the delivery was placed (its final status set); None while it waits.
+    placed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # A delivery first kept on disk while the database was busy: the spool file's key, so that
+    # moving it into this table twice stores it once (webhook_spool.py).
+    spool_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
