@@ -45,7 +45,11 @@ def main() -> None:
     from workbench.labelstudio.service import WEBHOOK_HEADER
 
     db_url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='wb-hook-')}/bench.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "WEBHOOK_SECRET": SECRET})
+    # Placed in the request, as this benchmark measures the whole store-and-place path per delivery
+    # (bench/webhook_intake.py measures the intake that answers before placing).
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": db_url, "WEBHOOK_SECRET": SECRET, "WEBHOOK_PLACING": "inline"}
+    )
     with app.app_context():
         upgrade()
         claims = []
