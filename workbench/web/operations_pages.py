@@ -55,6 +55,19 @@ def operations_page():
     ).all()
     running = db.session.scalars(sa.select(JobLock)).all()
     waiting = count_pushable()
+    # Deliveries kept and not placed yet: in the table, and on disk when the database was busy.
+    from flask import current_app
+
+    from workbench.labelstudio import webhook_spool
+
+    to_place = dict(
+        db.session.execute(
+            sa.select(WebhookEvent.status, sa.func.count())
+            .where(WebhookEvent.status.in_(("received", "placing")))
+            .group_by(WebhookEvent.status)
+        ).all()
+    )
+    spooled = len(webhook_spool.pending(webhook_spool.directory(current_app)))
     return render_template(
         "operations.html",
         by_status=by_status,
@@ -64,6 +77,8 @@ def operations_page():
         attention=dict(attention),
         recent=recent,
         running=running,
+        to_place=sum(to_place.values()),
+        spooled=spooled,
         label_studio=_label_studio_answers(),
         job=request.args.get("job"),
     )
