@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,19 +29,31 @@ def give_password(email: str, password: str) -> None:
     )
 
 
-def login_token(email: str, password: str) -> str:
-    """Log in through Label Studio's form and read the user's own API token."""
-    with requests.Session() as session:
-        session.get(f"{LS_URL}/user/login/", timeout=30)
-        response = session.post(
-            f"{LS_URL}/user/login/",
-            data={"email": email, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            headers={"Referer": f"{LS_URL}/user/login/"},
-            allow_redirects=False,
-            timeout=30,
-        )
-        assert response.status_code == 302, f"login failed for {email}: {response.status_code}"
-        return session.get(f"{LS_URL}/api/current-user/token", timeout=30).json()["token"]
+def login_token(email: str, password: str, tries: int = 3) -> str:
+    """Log in through Label Studio's form and read the user's own API token.
+
+    A busy Label Studio (the whole suite runs against one) now and then answers the token request
+    without a token; the login is tried again, and the last answer is named if none gives one.
+    """
+    answer = None
+    for _ in range(tries):
+        with requests.Session() as session:
+            session.get(f"{LS_URL}/user/login/", timeout=30)
+            form = {"email": email, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]}
+            response = session.post(
+                f"{LS_URL}/user/login/",
+                data=form,
+                headers={"Referer": f"{LS_URL}/user/login/"},
+                allow_redirects=False,
+                timeout=30,
+            )
+            assert response.status_code == 302, f"login failed for {email}: {response.status_code}"
+            answer = session.get(f"{LS_URL}/api/current-user/token", timeout=30)
+            token = answer.json().get("token") if answer.ok else None
+            if token:
+                return token
+        time.sleep(1)
+    raise AssertionError(f"Label Studio gave {email} no token: {answer.status_code} {answer.text[:300]}")
 
 
 def new_annotator(client, prefix: str = "annotator") -> tuple[int, str, str]:
