@@ -130,8 +130,8 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
+    from tests.ls_client_helpers import LabelStudioTestClient
     from workbench import create_app
-    from workbench.labelstudio.client import LabelStudioClient
 
     url = os.environ.get("WORKBENCH_LABEL_STUDIO_URL")
     key = os.environ.get("WORKBENCH_LABEL_STUDIO_API_KEY")
@@ -151,7 +151,7 @@ def main() -> None:
         }
     )
     wb_times, raw_times, projects = [], [], []
-    with app.app_context(), LabelStudioClient(url, key, timeout=300) as client:
+    with app.app_context(), LabelStudioTestClient(url, key, timeout=300) as client:
         upgrade()
         seed_claims(args.claims)
         for r in range(args.rounds):

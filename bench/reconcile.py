@@ -74,10 +74,10 @@ def main() -> int:
 
     from flask_migrate import upgrade
 
+    from tests.ls_client_helpers import LabelStudioTestClient
     from workbench import create_app
     from workbench.db import db, mark_writer
     from workbench.labelstudio import service
-    from workbench.labelstudio.client import LabelStudioClient
     from workbench.models import Annotation, Claim
     from workbench.models.base import utcnow
 
@@ -93,7 +93,7 @@ def main() -> int:
             "SECRET_KEY": "bench",
         }
     )
-    client = LabelStudioClient(ls_url, ls_key, timeout=120)
+    client = LabelStudioTestClient(ls_url, ls_key, timeout=120)
     figures: dict = {"claims": args.claims, "annotations": args.claims * args.per_claim}
     with app.app_context():
         mark_writer()

@@ -135,13 +135,13 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(scope="module")
 def ls_client():
     """The real Label Studio started by scripts/label-studio (scripts/test.sh sets the env)."""
-    from workbench.labelstudio.client import LabelStudioClient
+    from tests.ls_client_helpers import LabelStudioTestClient
 
     if not (LS_URL and LS_KEY):
         if REQUIRE_LS:
             pytest.fail("WORKBENCH_REQUIRE_LABEL_STUDIO=1 but no Label Studio URL/key in the environment")
         pytest.skip("no Label Studio: run through 'make test' (scripts/test.sh starts one)")
-    client = LabelStudioClient(LS_URL, LS_KEY, timeout=60)
+    client = LabelStudioTestClient(LS_URL, LS_KEY, timeout=60)
     if not client.health():
         if REQUIRE_LS:
             pytest.fail(f"Label Studio at {LS_URL} does not answer /health with this token")

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from tests.conftest import LS_KEY, LS_URL, shared_path
 from tests.factories import verdict_result
 from tests.labelstudio_helpers import annotate_as, live_server, new_annotator
+from tests.ls_client_helpers import LabelStudioTestClient
 from workbench.db import db
 from workbench.labelstudio import service
-from workbench.labelstudio.client import LabelStudioClient
 from workbench.models import Annotation, Claim, LabelStudioLink, WebhookEvent
 
 pytestmark = pytest.mark.labelstudio
@@ -187,7 +187,7 @@ def test_the_machine_score_is_a_hint_never_a_prefilled_answer(ls_app, ls_client,
 
     # What the annotator's own stream serves carries nothing to pre-fill with.
     _ls_id, _email, token = new_annotator(ls_client, "hint")
-    with LabelStudioClient(LS_URL, token) as own:
+    with LabelStudioTestClient(LS_URL, token) as own:
         served = own.next_task(boot.project_id)
     assert served is not None and not served.get("predictions") and served["annotations"] == []
     # They answer the verdict only, leaving "check-worthy" untouched.
@@ -297,7 +297,7 @@ def test_two_blind_annotators_then_send_back_for_rework(ls_app, ls_client, clien
         annotators = [new_annotator(ls_client, f"blind{i}") for i in range(3)]
         first_two = []
         for _ls_id, _email, token in annotators[:2]:
-            with LabelStudioClient(LS_URL, token) as own:
+            with LabelStudioTestClient(LS_URL, token) as own:
                 task = own.next_task(boot.project_id)
             assert task is not None and task["annotations"] == []  # the stream shows no one's verdict
             first_two.append(task["id"])
@@ -329,7 +329,7 @@ def test_two_blind_annotators_then_send_back_for_rework(ls_app, ls_client, clien
             client.get(f"/api/v1/claims/{claim_id}", headers=reviewer.headers).json["status"]
             == "needs_rework"
         )
-        with LabelStudioClient(LS_URL, annotators[2][2]) as third:
+        with LabelStudioTestClient(LS_URL, annotators[2][2]) as third:
             again = third.next_task(boot.project_id)
         assert again is not None and again["id"] == task_id
         annotate_as(annotators[2][2], task_id, "Mostly true", "The 2023 release agrees.")

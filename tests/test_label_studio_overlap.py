@@ -15,8 +15,8 @@ import requests
 
 from tests.conftest import LS_KEY, LS_URL, REPO
 from tests.labelstudio_helpers import annotate_as, new_annotator
+from tests.ls_client_helpers import LabelStudioTestClient
 from workbench.errors import LabelStudioError
-from workbench.labelstudio.client import LabelStudioClient
 
 pytestmark = pytest.mark.labelstudio
 
@@ -26,7 +26,7 @@ class Annotator:
 
     def __init__(self, user_id: int, email: str, token: str):
         self.id, self.email, self.token = user_id, email, token
-        self.client = LabelStudioClient(LS_URL, token, timeout=60)
+        self.client = LabelStudioTestClient(LS_URL, token, timeout=60)
 
 
 @pytest.fixture(scope="module")

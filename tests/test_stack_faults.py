@@ -130,9 +130,9 @@ def wb(stack):
 
 @pytest.fixture(scope="module")
 def ls(stack):
-    from workbench.labelstudio.client import LabelStudioClient
+    from tests.ls_client_helpers import LabelStudioTestClient
 
-    client = LabelStudioClient(stack.label_studio_url, stack.label_studio_key, timeout=60)
+    client = LabelStudioTestClient(stack.label_studio_url, stack.label_studio_key, timeout=60)
     yield client
     client.close()
 

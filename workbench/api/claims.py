@@ -74,7 +74,7 @@ def claim_verdict(claim_id: int):
 @require_role("reviewer")
 def claim_review(claim_id: int):
     """Apply a reviewer action: accept, override, reject, send_back, publish or reopen."""
-    from workbench.labelstudio.service import request_rework
+    from workbench.labelstudio.rework import request_rework
 
     data = _load(ReviewActionSchema(), json_body())
     verdict = decide(claim_id, g.user, data, send_back_hook=lambda claim: request_rework(claim=claim))

@@ -9,7 +9,7 @@ from workbench.api import bp
 from workbench.api.common import int_arg
 from workbench.auth import require_role
 from workbench.db import db
-from workbench.labelstudio.service import WEBHOOK_HEADER
+from workbench.labelstudio.bootstrap import WEBHOOK_HEADER
 from workbench.labelstudio.webhook import check_secret, receive
 from workbench.labelstudio.webhook_placer import ensure_started
 from workbench.models import WebhookEvent

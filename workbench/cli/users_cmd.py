@@ -38,7 +38,7 @@ def users_create(email: str, role: str, name: str, with_link: bool) -> None:
     db.session.commit()
     click.echo(f"created {user.role} {user.email} (id {user.id})", err=True)
     if current_app.config.get("LABEL_STUDIO_API_KEY"):
-        from workbench.labelstudio.service import resolve_user
+        from workbench.labelstudio.bootstrap import resolve_user
 
         try:
             ls_id = resolve_user(user)

@@ -9,9 +9,15 @@ subclass): a server that cannot be reached (refused, timed out, DNS) raises
 the SDK cannot parse) raises :class:`~workbench.errors.LabelStudioError`. Every returned
 object is a plain JSON-like ``dict`` (dates as ISO strings), never an SDK model.
 
+One HTTP stack: the SDK's ``httpx`` client, through which :meth:`LabelStudioClient._http` also
+sends the few requests the SDK falls short on; one error translator, :func:`_translate`.
+
 Retries: the SDK retries 5xx/408/409/429 and dropped connections on its own. A retried
 POST can create things twice (tasks!), so every write is sent with ``max_retries=0``; reads
-get one retry.
+get one retry. Requests sent by :meth:`LabelStudioClient._http` are never retried.
+
+Only what the workbench calls lives here; what only the tests need (creating users and
+annotations, deleting projects, ...) is in ``tests/ls_client_helpers.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pydantic
-import requests
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
@@ -70,6 +75,50 @@ def _detail(body: Any) -> str:
     return text[:500]
 
 
+def _translate(exc: Exception, what: str, base_url: str) -> LabelStudioError:
+    """Turn one failed call into the workbench error it means (the one place that decides).
+
+    Unreachable (refused, timed out, DNS, dropped) -> LabelStudioUnavailable; an HTTP error
+    status (the SDK's ``ApiError``, or an ``httpx.HTTPStatusError`` from a raw request) ->
+    LabelStudioError with ``errors={"status_code": ...}``; anything else httpx or the SDK's
+    models raise -> LabelStudioError. Any other exception is not a Label Studio failure: re-raised.
+    """
+    if isinstance(exc, ApiError):
+        return LabelStudioError(
+            f"Label Studio could not {what}: HTTP {exc.status_code} {_detail(exc.body)}",
+            errors={"status_code": exc.status_code},
+        )
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        try:
+            body: Any = exc.response.json()
+        except ValueError:
+            body = exc.response.text
+        return LabelStudioError(
+            f"Label Studio could not {what}: HTTP {status} {_detail(body)}",
+            errors={"status_code": status},
+        )
+    if isinstance(exc, (httpx.ConnectError, httpx.TimeoutException, httpx.NetworkError)):
+        return LabelStudioUnavailable(
+            f"Label Studio at {base_url} is unreachable (while trying to {what}): {exc}"
+        )
+    if isinstance(exc, httpx.HTTPError):
+        return LabelStudioError(f"Label Studio could not {what}: {exc}")
+    if isinstance(exc, pydantic.ValidationError):
+        return LabelStudioError(f"Label Studio gave an unexpected reply when asked to {what}: {exc}")
+    raise exc
+
+
+def _json(resp: httpx.Response, what: str) -> Any:
+    """Return a reply's JSON body (None when empty). Raises LabelStudioError when it is not JSON."""
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise LabelStudioError(f"Label Studio gave a non-JSON reply when asked to {what}") from exc
+
+
 class LabelStudioClient:
     """A small, typed facade over Label Studio's REST API (via label-studio-sdk)."""
 
@@ -100,24 +149,11 @@ class LabelStudioClient:
     # ------------------------------------------------------------------ plumbing
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        """Run one SDK call, translating its failures into workbench errors."""
+        """Run one call, translating its failures into workbench errors (see :func:`_translate`)."""
         try:
             return fn()
-        except ApiError as exc:
-            raise LabelStudioError(
-                f"Label Studio could not {what}: HTTP {exc.status_code} {_detail(exc.body)}",
-                errors={"status_code": exc.status_code},
-            ) from exc
-        except (httpx.ConnectError, httpx.TimeoutException, httpx.NetworkError) as exc:
-            raise LabelStudioUnavailable(
-                f"Label Studio at {self.base_url} is unreachable (while trying to {what}): {exc}"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise LabelStudioError(f"Label Studio could not {what}: {exc}") from exc
-        except pydantic.ValidationError as exc:
-            raise LabelStudioError(
-                f"Label Studio gave an unexpected reply when asked to {what}: {exc}"
-            ) from exc
+        except (ApiError, httpx.HTTPError, pydantic.ValidationError) as exc:
+            raise _translate(exc, what, self.base_url) from exc
 
     def _raw(self, what: str, fn: Callable[[], Any]) -> Any:
         """Run one SDK ``with_raw_response`` call; return the server's JSON exactly as sent.
@@ -128,59 +164,39 @@ class LabelStudioClient:
         resp = self._call(what, fn)
         raw = getattr(resp, "response", None)
         if isinstance(raw, httpx.Response):
-            if not raw.content:
-                return None
-            try:
-                return raw.json()
-            except ValueError as exc:
-                raise LabelStudioError(f"Label Studio gave a non-JSON reply when asked to {what}") from exc
+            return _json(raw, what)
         return _plain(getattr(resp, "data", resp))
 
     def _http(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        """Send one raw request with ``requests`` where the SDK falls short; return its JSON."""
-        try:
-            resp = requests.request(
+        """Send one request the SDK falls short on, on the SDK's own httpx client; return its JSON."""
+
+        def send() -> httpx.Response:
+            resp = self._httpx.request(
                 method,
                 f"{self.base_url}{path}",
                 headers={"Authorization": f"Token {self.api_key}"},
                 timeout=self.timeout,
                 **kwargs,
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise LabelStudioUnavailable(
-                f"Label Studio at {self.base_url} is unreachable (while trying to {what}): {exc}"
-            ) from exc
-        except requests.RequestException as exc:
-            raise LabelStudioError(f"Label Studio could not {what}: {exc}") from exc
-        if resp.status_code >= 400:
-            try:
-                body: Any = resp.json()
-            except ValueError:
-                body = resp.text
-            raise LabelStudioError(
-                f"Label Studio could not {what}: HTTP {resp.status_code} {_detail(body)}",
-                errors={"status_code": resp.status_code},
-            )
-        if not resp.content:
-            return None
-        try:
-            return resp.json()
-        except ValueError as exc:
-            raise LabelStudioError(f"Label Studio gave a non-JSON reply when asked to {what}") from exc
+            resp.raise_for_status()
+            return resp
+
+        return _json(self._call(what, send), what)
 
     # ------------------------------------------------------------------ health
 
     def health(self) -> bool:
         """Tell whether Label Studio answers ``GET /health`` and accepts our token. Never raises."""
-        # Plain requests: the SDK has no health call, and this must stay cheap and exception-free.
+        # The SDK has no health call, and this must stay cheap and exception-free.
         try:
-            r = requests.get(f"{self.base_url}/health", timeout=min(self.timeout, 5.0))
+            timeout = min(self.timeout, 5.0)
+            r = self._httpx.get(f"{self.base_url}/health", timeout=timeout)
             if r.status_code != 200:
                 return False
-            r = requests.get(
+            r = self._httpx.get(
                 f"{self.base_url}/api/current-user/whoami",
                 headers={"Authorization": f"Token {self.api_key}"},
-                timeout=min(self.timeout, 5.0),
+                timeout=timeout,
             )
             return r.status_code == 200
         except Exception:  # noqa: BLE001 - health must never raise
@@ -246,70 +262,6 @@ class LabelStudioClient:
             lambda: self._sdk.projects.update(pid, **changes, request_options=_WRITE),
         )
         return self.get_project(pid), False
-
-    def delete_project(self, project_id: int) -> None:
-        """Delete a project and all its tasks. May raise LabelStudioError."""
-        self._call(
-            f"delete project {project_id}",
-            lambda: self._sdk.projects.delete(project_id, request_options=_WRITE),
-        )
-
-    def count_tasks(self, project_id: int) -> int:
-        """Count the tasks of a project. May raise LabelStudioError."""
-        # The SDK pager hides the list's "total"; one raw page of size 1 gives it cheaply.
-        data = self._http(
-            "GET",
-            "/api/tasks/",
-            f"count tasks of project {project_id}",
-            params={"project": project_id, "page_size": 1, "page": 1, "fields": "task_only"},
-        )
-        return int(data.get("total", 0)) if isinstance(data, dict) else len(data or [])
-
-    def update_project(self, project_id: int, **fields: Any) -> dict:
-        """Change some of a project's settings (``PATCH /api/projects/<id>/``); return the project.
-
-        Label Studio ignores unknown fields. May raise LabelStudioError (e.g. a rejected config).
-        """
-        if not fields:
-            return self.get_project(project_id)
-        return self._http(
-            "PATCH",
-            f"/api/projects/{project_id}/",
-            f"update project {project_id} ({', '.join(sorted(fields))})",
-            json=fields,
-        )
-
-    def set_maximum_annotations(self, project_id: int, n: int) -> dict:
-        """Ask for ``n`` annotations per task (overlap) in a project; return the project.
-
-        Label Studio then sets the ``overlap`` of every task with overlap > 1 (of every task, when
-        none has) to ``n`` and recomputes ``is_labeled``: this undoes :meth:`reopen_task`. Raises
-        ValueError when ``n < 1``; may raise LabelStudioError.
-        """
-        if int(n) < 1:
-            raise ValueError(f"maximum_annotations must be at least 1, not {n}")
-        return self.update_project(project_id, maximum_annotations=int(n))
-
-    def next_task(self, project_id: int) -> dict | None:
-        """Take the next task of the label stream for the token's user (``GET /api/projects/<id>/next``).
-
-        Call it on a client built with the annotator's own token (``LabelStudioClient(url,
-        annotator_token)``): the stream is per user, and serving a task locks it for that user
-        (24 h by default, until they submit or skip). The payload's ``annotations`` is always empty.
-        Returns None when the stream has nothing left for this user. May raise LabelStudioError
-        (HTTP 404 for an unknown project).
-        """
-        try:
-            return self._http(
-                "GET", f"/api/projects/{project_id}/next", f"get the next task of project {project_id}"
-            )
-        except LabelStudioUnavailable:
-            raise
-        except LabelStudioError as exc:
-            # 1.23 answers an empty stream with 404 {"detail": "There are no tasks for <user>"}.
-            if (exc.errors or {}).get("status_code") == 404 and "There are no tasks" in str(exc):
-                return None
-            raise
 
     # ------------------------------------------------------------------ webhooks
 
@@ -485,59 +437,6 @@ class LabelStudioClient:
             lambda: self._sdk.annotations.with_raw_response.list(task_id, request_options=_READ),
         )
 
-    def get_annotation(self, annotation_id: int) -> dict:
-        """Fetch one annotation. May raise LabelStudioError (HTTP 404 once deleted)."""
-        return self._raw(
-            f"get annotation {annotation_id}",
-            lambda: self._sdk.annotations.with_raw_response.get(annotation_id, request_options=_READ),
-        )
-
-    def create_annotation(
-        self,
-        task_id: int,
-        result: list[dict],
-        *,
-        completed_by: int | None = None,
-        lead_time: float | None = None,
-    ) -> dict:
-        """Submit an annotation on a task, as user ``completed_by`` when given (admin token).
-
-        May raise LabelStudioError.
-        """
-        kwargs: dict[str, Any] = {"result": result}
-        if completed_by is not None:
-            kwargs["completed_by"] = completed_by
-        if lead_time is not None:
-            kwargs["lead_time"] = lead_time
-        return self._raw(
-            f"create an annotation on task {task_id}",
-            lambda: self._sdk.annotations.with_raw_response.create(task_id, **kwargs, request_options=_WRITE),
-        )
-
-    def update_annotation(
-        self, annotation_id: int, result: list[dict], *, lead_time: float | None = None
-    ) -> dict:
-        """Change an annotation's result (keeps its id; fires ANNOTATION_UPDATED).
-
-        May raise LabelStudioError.
-        """
-        kwargs: dict[str, Any] = {"result": result}
-        if lead_time is not None:
-            kwargs["lead_time"] = lead_time
-        return self._raw(
-            f"update annotation {annotation_id}",
-            lambda: self._sdk.annotations.with_raw_response.update(
-                annotation_id, **kwargs, request_options=_WRITE
-            ),
-        )
-
-    def delete_annotation(self, annotation_id: int) -> None:
-        """Delete an annotation (fires ANNOTATIONS_DELETED). May raise LabelStudioError."""
-        self._call(
-            f"delete annotation {annotation_id}",
-            lambda: self._sdk.annotations.delete(annotation_id, request_options=_WRITE),
-        )
-
     # ------------------------------------------------------------------ users
 
     def list_users(self) -> list[dict]:
@@ -564,33 +463,6 @@ class LabelStudioClient:
             if (user.get("email") or "").strip().lower() == wanted:
                 return user
         return None
-
-    def create_user(
-        self, email: str, username: str | None = None, first_name: str = "", last_name: str = ""
-    ) -> dict:
-        """Create a user (email lowercased) in the token's organization.
-
-        The user cannot log in until ``label-studio reset_password`` gives them a password
-        (the API ignores ``password``). May raise LabelStudioError (e.g. email taken).
-        """
-        email = email.strip().lower()
-        return self._raw(
-            f"create user {email}",
-            lambda: self._sdk.users.with_raw_response.create(
-                username=username or email,
-                email=email,
-                first_name=first_name,
-                last_name=last_name,
-                request_options=_WRITE,
-            ),
-        )
-
-    def whoami(self) -> dict:
-        """Return the user the API key belongs to. May raise LabelStudioError."""
-        return self._raw(
-            "identify the API key's user",
-            lambda: self._sdk.users.with_raw_response.whoami(request_options=_READ),
-        )
 
 
 def client_from_config(config: Mapping) -> LabelStudioClient:

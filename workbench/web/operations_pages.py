@@ -16,7 +16,7 @@ JOB_NAMES = {"push": "labelstudio.push", "sync": "labelstudio.sync"}
 
 
 def _label_studio_answers() -> bool:
-    from workbench.labelstudio.service import get_client
+    from workbench.labelstudio.bootstrap import get_client
 
     release_for_network()  # hold no transaction while Label Studio is asked
     try:
@@ -30,7 +30,7 @@ def _label_studio_answers() -> bool:
 @login_required("admin")
 def operations_page():
     """Claims per status, what waits, the last webhook and sync, deliveries that need a look."""
-    from workbench.labelstudio.service import count_pushable
+    from workbench.labelstudio.push import count_pushable
 
     by_status = dict(
         db.session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()

@@ -173,7 +173,7 @@ def _describe(problem: Any) -> str:
 @login_required("reviewer")
 def claim_decide(claim_id: int):
     """Apply a reviewer action from the claim page; a stale page is told what changed."""
-    from workbench.labelstudio.service import request_rework
+    from workbench.labelstudio.rework import request_rework
 
     try:
         data = load_review_action(_form_data())

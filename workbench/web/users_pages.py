@@ -80,7 +80,7 @@ def users_create():
         if member_id.isdigit():
             member = db.session.get(LabelStudioUser, int(member_id))
             if member is not None and member.email == user.email:
-                from workbench.labelstudio.service import _map_user
+                from workbench.labelstudio.bootstrap import _map_user
 
                 _map_user(user, member.id, actor=g.user.email)
         link = None

@@ -1,0 +1,242 @@
+"""Sync: reconcile with Label Studio (missed annotations, derived states, the webhook, stuck pushes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from workbench import audit, locks
+from workbench.audit.rows import attest
+from workbench.db import begin_write, db, lock_rows, release_for_network
+from workbench.errors import WorkbenchError
+from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
+from workbench.labelstudio.bootstrap import (
+    WEBHOOK_ACTIONS,
+    WEBHOOK_HEADER,
+    own_client,
+    project_id,
+    refresh_users,
+    webhook_url,
+)
+from workbench.labelstudio.client import LabelStudioClient
+from workbench.labelstudio.people import mark_unlisted
+from workbench.labelstudio.push import PUSH_LOCK, PUSHABLE, _push
+from workbench.models import Annotation, Claim, LabelStudioLink
+
+SYNC_LOCK = "labelstudio.sync"
+
+
+@dataclass
+class SyncResult:
+    tasks_seen: int = 0
+    annotations_seen: int = 0
+    repaired: int = 0
+    unplaced: int = 0
+    malformed: int = 0
+    states_repaired: int = 0
+    repushed: int = 0
+    webhook_recreated: bool = False
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def total_repaired(self) -> int:
+        return self.repaired + self.states_repaired + self.repushed + int(self.webhook_recreated)
+
+
+@own_client
+def sync(client: LabelStudioClient, *, actor: str = "sync", job_id: str | None = None) -> SyncResult:
+    """Reconcile with Label Studio, one sync at a time (a second one at once gets Conflict, 409).
+
+    Pulls every annotation and stores the versions webhooks missed; derives every pushed
+    claim's counts, agreement and status again from the stored rows; re-creates the webhook
+    if Label Studio lost or disabled it; links or re-pushes claims stuck as attempted.
+    Running it twice in a row, the second run repairs nothing.
+    """
+    release_for_network()
+    pid = project_id(client)  # a Label Studio that cannot be used is said before anything else
+    with locks.held(SYNC_LOCK, actor, job_id=job_id) as token:
+        return _sync(client, pid, actor=actor, lock=token)
+
+
+def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> SyncResult:
+    overlap = current_app.config["ANNOTATION_OVERLAP"]
+    result = SyncResult()
+    from workbench.labelstudio.webhook import place_pending
+
+    place_pending()  # deliveries kept and never placed (a placer died) first: they are no repair
+    people = client.list_users()
+    begin_write()
+    emails = refresh_users(client, actor=actor, users=people)
+    db.session.commit()  # the user cache; hold no lock while paging through Label Studio
+    listed = {u.get("id") for u in people if isinstance(u, dict)}
+    for task in client.iter_tasks(pid):
+        result.tasks_seen += 1
+        annotations = task.get("annotations")
+        if annotations is None:
+            annotations = client.list_annotations(int(task["id"]))
+        if not annotations:
+            continue
+        begin_write()
+        claim = find_claim(_task_id(task), task.get("data"), pid)
+        for annotation in annotations:
+            result.annotations_seen += 1
+            if claim is None:
+                result.unplaced += 1
+                continue
+            if isinstance(annotation, dict) and annotation.get("task") is None:
+                annotation = {**annotation, "task": task.get("id")}
+            try:
+                # A savepoint: whatever goes wrong with one annotation takes back only its own writes.
+                with db.session.begin_nested():
+                    stored = store_annotation(
+                        claim, annotation, source="sync", project_id=pid, overlap=overlap, email_lookup=emails
+                    )
+            except Exception as exc:  # one annotation must not stop the reconcile of the others
+                result.malformed += 1
+                reason = exc if isinstance(exc, MalformedAnnotation) else f"{type(exc).__name__}: {exc}"
+                result.skipped.append(
+                    f"task {task.get('id')!r}, annotation {_ann_id(annotation)!r}: {reason}"
+                )
+                continue
+            if stored is not None:
+                result.repaired += 1
+        locks.renew(SYNC_LOCK, lock)
+        # Commit task by task: webhooks (answered within Label Studio's 1 s) must not wait
+        # behind a long sync's open transaction.
+        db.session.commit()
+    # Authors the list above lacks (whether webhooks or this run stored their work) are unknown
+    # to Label Studio: the one-user lookup sees the same organization as the list.
+    begin_write()
+    mark_unlisted(listed, actor=actor)
+    db.session.commit()
+    # Stuck pushes first: a claim linked now has its state derived in the same run.
+    result.repushed = _repush_attempted(client, pid, actor=actor)
+    result.states_repaired = reconcile_states(overlap, actor=actor)
+    result.webhook_recreated = _ensure_webhook(client, pid, actor=actor)
+    begin_write()
+    if result.total_repaired or result.unplaced or result.malformed:
+        audit.append(
+            actor,
+            "labelstudio.synced",
+            "project",
+            pid,
+            {
+                "repaired": result.repaired,
+                "states_repaired": result.states_repaired,
+                "repushed": result.repushed,
+                "webhook_recreated": result.webhook_recreated,
+                "unplaced": result.unplaced,
+                "malformed": result.malformed,
+                "skipped": result.skipped[:100],
+                "annotations_seen": result.annotations_seen,
+            },
+        )
+    db.session.commit()
+    return result
+
+
+def _task_id(task: dict[str, Any]) -> int | None:
+    value = task.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ann_id(annotation: Any) -> Any:
+    return annotation.get("id") if isinstance(annotation, dict) else None
+
+
+def reconcile_states(overlap: int, *, actor: str = "sync", chunk: int = 1000) -> int:
+    """Derive every claim's counts, agreement and status again from its stored rows; return how
+    many were wrong.
+
+    Reads in chunks without locks to find the claims whose stored state differs, then repairs
+    each in its own transaction with the claim row locked (deriving again under the lock, so a
+    delivery that arrived meanwhile is counted).
+    """
+    from workbench.review.state import find_drift, refresh_state
+
+    drifted: list[int] = []
+    after = 0
+    while True:
+        ids = list(
+            db.session.scalars(
+                sa.select(Claim.id)
+                .where(Claim.id > after)
+                .where(
+                    sa.or_(
+                        sa.exists().where(LabelStudioLink.claim_id == Claim.id),
+                        sa.exists().where(Annotation.claim_id == Claim.id),
+                    )
+                )
+                .order_by(Claim.id)
+                .limit(chunk)
+            )
+        )
+        if not ids:
+            break
+        drifted += find_drift(ids, overlap)
+        after = ids[-1]
+        db.session.commit()
+    repaired = 0
+    for claim_id in drifted:
+        begin_write()
+        lock_rows(Claim, [claim_id])
+        claim = db.session.get(Claim, claim_id)
+        changes = refresh_state(claim, overlap, bump=False)
+        if changes:
+            repaired += 1
+            audit.append(
+                actor,
+                "claim.reconciled",
+                "claim",
+                claim.id,
+                {"changes": changes, "claim_version": claim.version, "rows": attest(claim)},
+            )
+            db.session.commit()
+        else:
+            db.session.rollback()
+    return repaired
+
+
+def _ensure_webhook(client: LabelStudioClient, pid: int, *, actor: str) -> bool:
+    """Re-create the webhook when Label Studio lost or disabled it; say whether it had to."""
+    secret = current_app.config.get("WEBHOOK_SECRET")
+    if not secret:
+        return False
+    release_for_network()
+    hook, what = client.ensure_webhook(pid, webhook_url(), {WEBHOOK_HEADER: secret}, WEBHOOK_ACTIONS)
+    changed = what != "unchanged"
+    if changed:
+        begin_write()
+        audit.append(
+            actor,
+            "labelstudio.webhook_recreated",
+            "project",
+            pid,
+            {"webhook_id": hook.get("id"), "url": webhook_url(), "what": what},
+        )
+        db.session.commit()
+    return changed
+
+
+def _repush_attempted(client: LabelStudioClient, pid: int, *, actor: str) -> int:
+    """Link or push again the claims whose push was attempted but never recorded."""
+    stuck = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Claim)
+        .where(Claim.status.in_(PUSHABLE), Claim.push_attempted_at.is_not(None))
+        .where(~sa.exists().where(LabelStudioLink.claim_id == Claim.id))
+    )
+    db.session.commit()
+    if not stuck:
+        return 0
+    try:
+        with locks.held(PUSH_LOCK, actor) as token:
+            result = _push(client, pid, actor=actor, attempted_only=True, lock=token)
+    except WorkbenchError as exc:
+        if exc.status != 409:
+            raise
+        return 0  # a push is running: it takes them
+    return result.reconciled + result.pushed
