@@ -376,3 +376,27 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_client_s_address(database_u
     db.session.rollback()
     addresses = set(db.session.scalars(sa.select(SignInAttempt.remote_addr)))
     assert addresses == {"203.0.113.7", "198.51.100.2"}
+
+
+def test_two_admins_issuing_links_at_once_leave_one_that_works(served, app):
+    target = make_user("reviewer").user.id
+    admins = [make_user("admin") for _ in range(4)]
+    desks = []
+    for admin in admins:
+        session, token = _browser(served)
+        assert session.post(f"{served}/login", data={"csrf": token, "token": admin.token}, timeout=30).ok
+        page = session.get(f"{served}/users", timeout=30)
+        desks.append((session, re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)))
+    calls = [
+        lambda s=s, c=c: s.post(f"{served}/users/{target}/link", data={"csrf": c}, timeout=120).status_code
+        for s, c in desks
+    ]
+    assert _all_at_once(calls) == [200] * 4
+    db.session.rollback()
+    usable = db.session.scalars(
+        sa.select(PasswordLink).where(
+            PasswordLink.user_id == target, PasswordLink.used_at.is_(None), PasswordLink.revoked_at.is_(None)
+        )
+    ).all()
+    assert len(usable) == 1
+    assert audit.verify().ok

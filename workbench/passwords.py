@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-from workbench.db import db, release_for_network
+from workbench.db import db, lock_rows, release_for_network
 from workbench.errors import Gone, TooManyRequests, Unauthorized, ValidationError
 from workbench.models import PasswordLink, SignInAttempt, User
 from workbench.models.base import as_utc, utcnow
@@ -77,6 +77,9 @@ def issue_link(user: User, *, actor: str, purpose: str = "set") -> str:
     """Create a one-time set-password link's token for ``user`` (shown once); older links stop working."""
     from workbench import audit
 
+    # Two admins issuing links at once: the user's row lock orders them, so the second revokes the
+    # first's link and exactly one stays usable.
+    lock_rows(User, [user.id])
     if not user.active:
         raise ValidationError(f"{user.email} is disabled; enable them before sending a link")
     now = utcnow()
