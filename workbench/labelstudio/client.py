@@ -28,8 +28,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pydantic
-from label_studio_sdk import LabelStudio
-from label_studio_sdk.core.api_error import ApiError
 
 from workbench.errors import LabelStudioError, LabelStudioUnavailable
 
@@ -83,6 +81,8 @@ def _translate(exc: Exception, what: str, base_url: str) -> LabelStudioError:
     LabelStudioError with ``errors={"status_code": ...}``; anything else httpx or the SDK's
     models raise -> LabelStudioError. Any other exception is not a Label Studio failure: re-raised.
     """
+    from label_studio_sdk.core.api_error import ApiError
+
     if isinstance(exc, ApiError):
         return LabelStudioError(
             f"Label Studio could not {what}: HTTP {exc.status_code} {_detail(exc.body)}",
@@ -129,6 +129,10 @@ class LabelStudioClient:
         self.timeout = float(timeout)
         # Our own httpx client, so that close() releases its connections deterministically.
         self._httpx = httpx.Client(timeout=self.timeout, follow_redirects=True)
+        # The SDK (about 1,800 modules, ~110 MB) is imported here, where Label Studio is called,
+        # not when the app starts: a process that never talks to Label Studio never pays for it.
+        from label_studio_sdk import LabelStudio
+
         self._sdk = LabelStudio(
             base_url=self.base_url, api_key=api_key, timeout=self.timeout, httpx_client=self._httpx
         )
@@ -150,6 +154,8 @@ class LabelStudioClient:
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Run one call, translating its failures into workbench errors (see :func:`_translate`)."""
+        from label_studio_sdk.core.api_error import ApiError
+
         try:
             return fn()
         except (ApiError, httpx.HTTPError, pydantic.ValidationError) as exc:
