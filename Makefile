@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv run test test-fast check-wheel label-studio-start label-studio-stop lint bench clean
+.PHONY: venv run test test-fast check check-wheel label-studio-start label-studio-stop lint bench clean
 
 $(BIN)/workbench: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ label-studio-stop:
 
 lint: venv
 	$(BIN)/ruff check workbench tests bench
+
+# The quality gate CI runs before the tests: lint, formatting, types (strict on extraction, the
+# audit chain and the error types; see [tool.mypy] in pyproject.toml), and the models against
+# the migrations (tests/test_migrations_match_models.py, on SQLite here; PostgreSQL in make test).
+check: venv
+	$(BIN)/ruff check workbench tests bench
+	$(BIN)/ruff format --check workbench tests bench migrations
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_migrations_match_models.py
 
 bench: venv
 	$(BIN)/python bench/extraction.py

@@ -17,7 +17,9 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("claims", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("needs_rewrite", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(
+            sa.Column("needs_rewrite", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch_op.add_column(sa.Column("resolving_context", sa.Text(), nullable=False, server_default=""))
     op.create_table(
         "claim_matches",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +25,8 @@ def canonical_json(value: Any) -> str:
 
 
 # The JSON encoder's own string escaper (C-accelerated), as json.dumps(ensure_ascii=False) uses it.
-_string = (
-    json.encoder.py_encode_basestring
-    if json.encoder.c_encode_basestring is None
-    else json.encoder.c_encode_basestring
+_string: Callable[[str], str] = (
+    getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
 )
 
 
@@ -94,7 +92,7 @@ def _move_head(seq: int, hash_: str) -> None:
         .values(seq=seq, hash=hash_)
         .execution_options(synchronize_session=False)
     )
-    if updated.rowcount == 0:
+    if updated.rowcount == 0:  # type: ignore[attr-defined]  # an UPDATE's CursorResult has it
         db.session.execute(sa.insert(AuditHead).values(id=1, seq=seq, hash=hash_))
 
 
@@ -154,7 +152,7 @@ def append_many(events: Iterable[dict[str, Any]]) -> list[Appended]:
 
 
 def append(
-    actor: str, action: str, subject_type: str, subject_id: Any, payload: dict | None = None
+    actor: str, action: str, subject_type: str, subject_id: Any, payload: dict[str, Any] | None = None
 ) -> Appended:
     """Append one event; see :func:`append_many`."""
     return append_many(

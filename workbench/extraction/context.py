@@ -44,7 +44,7 @@ def _names_something(sentence: str) -> bool:
     if entities(sentence):
         return True
     first = re.match(r"^[\W]*([A-Z][\w’'-]+)", sentence)
-    return bool(first) and _LEAD.match(sentence) is None and first.group(1) not in {"I", "We", "You"}
+    return first is not None and _LEAD.match(sentence) is None and first.group(1) not in {"I", "We", "You"}
 
 
 def resolving_context(sentence: str, previous: list[str], person: str | None = None) -> str:
@@ -55,7 +55,7 @@ def resolving_context(sentence: str, previous: list[str], person: str | None = N
     naming anything.
     """
     m = _LEAD.match(sentence)
-    personal = bool(m) and m.group("word").lower() in _PERSONAL
+    personal = m is not None and m.group("word").lower() in _PERSONAL
     if personal and person:
         surname = person.split()[-1]
         for back, earlier in enumerate(reversed(previous[-2 * _MAX_BACK :])):

@@ -52,7 +52,7 @@ def char_grams(token: str) -> list[str]:
     """Return the character n-grams of one token padded with spaces."""
     padded = f" {token} "
     low, high = CHAR_NGRAMS
-    out = []
+    out: list[str] = []
     for n in range(low, high + 1):
         if n > len(padded):
             break

@@ -96,7 +96,7 @@ def _words(normalised: str) -> list[str]:
 
 
 def _chars(words: list[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     for w in words:
         padded = f" {w} "
         for n in (3, 4, 5):

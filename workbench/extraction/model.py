@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from workbench.resources import resource_path
 
@@ -68,7 +69,7 @@ class CheckworthinessModel:
     feature carries an IDF and one weight per class.
     """
 
-    def __init__(self, spec: dict):
+    def __init__(self, spec: dict[str, Any]):
         if spec.get("format") != MODEL_FORMAT:
             raise ValueError(f"not a {MODEL_FORMAT} model: {spec.get('format')!r}")
         self.spec = spec
@@ -106,7 +107,9 @@ class CheckworthinessModel:
         scale = self.block_weights[block] / math.sqrt(norm)
         return {term: (v * scale, entry[1:]) for term, (v, entry) in values.items()}
 
-    def _features(self, text: str):
+    def _features(
+        self, text: str
+    ) -> tuple[list[float], list[str], dict[str, dict[str, tuple[float, list[float]]]]]:
         toks, words, chars, flags = analyse(text)
         parts = {"word": self._block("word", words), "char": self._block("char", chars)}
         parts["rule"] = {name: (v, self.rules[name]) for name, v in flags.items() if name in self.rules}

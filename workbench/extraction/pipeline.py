@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from .attribution import SpeakerTracker, attribute_paragraph
+from .attribution import Attribution, SpeakerTracker, attribute_paragraph
 from .checkworthiness import score
 from .context import needs_rewrite, resolving_context
 from .header import ArticleHeader, dateline_end, parse_header
@@ -43,7 +44,7 @@ class ExtractedClaim:
     needs_rewrite: bool = False
     resolving_context: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (reasons as a list)."""
         data = asdict(self)
         data["reasons"] = list(self.reasons)
@@ -103,8 +104,21 @@ def extract_claims(
     return claims
 
 
-def _claim(ordinal, sentence, span, who, previous, paragraph, threshold, earlier, person, *, is_header):
+def _claim(
+    ordinal: int,
+    sentence: str,
+    span: Span,
+    who: Attribution,
+    previous: str,
+    paragraph: str,
+    threshold: float,
+    earlier: list[str],
+    person: str | None,
+    *,
+    is_header: bool,
+) -> ExtractedClaim:
     rewrite, resolving = False, ""
+    reasons: tuple[str, ...]
     if is_header:
         value, claim_type, reasons = 0.0, "other", ("header line (metadata, not a claim)",)
         speaker, is_quote = None, False

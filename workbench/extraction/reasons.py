@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from workbench.resources import resource_path
 
@@ -370,7 +371,7 @@ def _read(path: Path) -> tuple[list[str], list[int], list[str]]:
     )
 
 
-def fit(path: Path | str, *, c: float = FIT_C) -> dict:
+def fit(path: Path | str, *, c: float = FIT_C) -> dict[str, Any]:
     """Fit the contributions on a ClaimBuster CSV; return the JSON-ready weights file.
 
     A logistic regression (scikit-learn, lbfgs, L2 with C) of CFS against
@@ -421,7 +422,7 @@ def fit(path: Path | str, *, c: float = FIT_C) -> dict:
     }
 
 
-def save(spec: dict, path: Path | str = WEIGHTS_PATH) -> None:
+def save(spec: dict[str, Any], path: Path | str = WEIGHTS_PATH) -> None:
     """Write the weights file as stable, diff-friendly JSON."""
     Path(path).write_text(
         json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
