@@ -306,7 +306,7 @@ def _tool_version(path: str) -> str:
 
 
 def _server_version(conn: sa.Connection) -> str:
-    number = int(conn.exec_driver_sql("SHOW server_version_num").scalar())
+    number = int(conn.exec_driver_sql("SHOW server_version_num").scalar_one())
     if number >= 100000:  # 15.20 is 150020
         return f"{number // 10000}.{number % 10000}"
     return f"{number // 10000}.{number // 100 % 100}.{number % 100}"  # 9.6.24 is 90624

@@ -128,7 +128,7 @@ def _database_and_schema(app: Flask, request_id: str | None) -> dict[str, Check]
             except Exception as exc:
                 raise CheckFailed("database unreachable") from exc
 
-        def migrations() -> dict[str, Any]:
+        def migrations() -> dict[str, Any] | None:
             if connection is None:
                 raise CheckFailed("not checked: no database")
             try:

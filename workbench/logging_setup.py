@@ -74,7 +74,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if getattr(record, "request_id", "-") != "-":
-            entry["request_id"] = record.request_id
+            entry["request_id"] = record.request_id  # type: ignore[attr-defined]  # set by our filter
         entry.update((k, v) for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -257,8 +257,10 @@ NOT_RESOLVED = "unresolved: Label Studio has not said who this is yet"
 SYSTEM_ACTORS = {"label-studio": "Label Studio"}
 
 
-def _label(name: str, email: str) -> str:
-    return f"{name} · {email}" if name else email
+def _label(name: str, email: str | None) -> str:
+    if name and email:
+        return f"{name} · {email}"
+    return name or email or "Label Studio user (no name or e-mail)"
 
 
 class Directory:
@@ -315,6 +317,7 @@ class Directory:
             if account is not None:
                 return Person(_label(account.name or ls_name, account.email))
             return Person(_label(ls_name, address), NO_WORKBENCH_ACCOUNT)
+        assert ls_id is not None  # no id and no e-mail returned above; an e-mail alone, in the branch above
         account = self._by_ls.get(ls_id)
         if account is not None:  # mapped to a workbench user, not cached yet
             return Person(_label(account.name, account.email))

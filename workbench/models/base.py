@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import overload
 
 
 def utcnow() -> datetime:
@@ -14,6 +15,12 @@ def utcnow() -> datetime:
 def new_uuid() -> str:
     """Return a fresh random UUID as text (portable across SQLite and PostgreSQL)."""
     return str(uuid.uuid4())
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -11,7 +11,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import sqlalchemy as sa
@@ -68,11 +68,11 @@ def claim_agreement(annotations: Iterable[Annotation]) -> dict[str, Any]:
     """Summarise a claim's agreement from its annotations."""
     current = current_votes(annotations)
     kind, votes = classify([a.verdict for a in current.values() if a.verdict])
-    leading = max(votes, key=votes.get) if votes else None
+    leading = max(votes, key=lambda rating: votes[rating]) if votes else None
     return {"kind": kind, "votes": votes, "leading": leading, "annotators": len(current)}
 
 
-def _alpha(matrix: np.ndarray, level: str) -> float | None:
+def _alpha(matrix: np.ndarray, level: Literal["nominal", "ordinal"]) -> float | None:
     """Krippendorff's alpha, or None when it is undefined (too few pairable values, one value only)."""
     if matrix.size == 0:
         return None
@@ -89,6 +89,8 @@ def _alpha(matrix: np.ndarray, level: str) -> float | None:
 
 def alpha(votes: list[Vote], level: str) -> float | None:
     """Compute alpha over votes: ``nominal`` on all ratings, ``ordinal`` on the truth scale."""
+    if level not in ("nominal", "ordinal"):
+        raise ValueError(f"alpha: level must be 'nominal' or 'ordinal', not {level!r}")
     scale = RATINGS if level == "nominal" else ORDINAL_SCALE
     code = {r: i for i, r in enumerate(scale)}
     kept = [v for v in votes if v.verdict in code]
@@ -101,7 +103,7 @@ def alpha(votes: list[Vote], level: str) -> float | None:
     matrix = np.full((len(annotators), len(units)), np.nan)
     for v in kept:
         matrix[row[v.annotator], col[v.claim_id]] = code[v.verdict]
-    return _alpha(matrix, level)
+    return _alpha(matrix, "nominal" if level == "nominal" else "ordinal")
 
 
 def load_votes(article_id: int | None = None) -> list[Vote]:

@@ -6,9 +6,9 @@ import functools
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from flask import Blueprint, abort, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, g, redirect, request, session, url_for
 from markupsafe import Markup, escape
 
 from workbench.labelstudio.people import Directory
@@ -17,7 +17,7 @@ from workbench.web import security
 
 bp = Blueprint("web", __name__)
 # The headers and cookie flags cover the whole app (API, static files, errors), not only pages.
-bp.record_once(lambda state: security.init_app(state.app))
+bp.record_once(lambda state: security.init_app(cast(Flask, state.app)))
 
 _USER_KEY = "workbench.web_user"
 
