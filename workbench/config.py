@@ -80,6 +80,13 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAX_ARTICLE_BYTES": article_bytes,
         # Flask refuses a larger request body (Content-Length or chunked) with a 413 before reading it.
         "MAX_CONTENT_LENGTH": _max_content_length(env, article_bytes),
+        # Ingest from a URL: seconds for the whole fetch, largest page, and which non-public
+        # addresses it may reach ("true": any; or a comma-separated list of networks).
+        "INGEST_URL_TIMEOUT": float(env.get("WORKBENCH_INGEST_URL_TIMEOUT") or 10),
+        "INGEST_URL_MAX_BYTES": int(env.get("WORKBENCH_INGEST_URL_MAX_BYTES") or 5 * 1024 * 1024),
+        "INGEST_ALLOW_PRIVATE_URLS": env.get("WORKBENCH_INGEST_ALLOW_PRIVATE_URLS") or None,
+        # Largest bulk ingest body (JSON Lines or uploaded files) the API reads.
+        "MAX_BULK_BYTES": int(env.get("WORKBENCH_MAX_BULK_BYTES") or 64 * 1024 * 1024),
         "CHECKWORTHY_THRESHOLD": float(env.get("WORKBENCH_CHECKWORTHY_THRESHOLD", "0.5")),
         "MATCH_THRESHOLD": float(env["WORKBENCH_MATCH_THRESHOLD"])
         if env.get("WORKBENCH_MATCH_THRESHOLD")
@@ -98,7 +105,45 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # Where a kept webhook delivery is placed: "background" (a thread of the web process),
         # "queue" (an RQ job), "inline" (in the request). None: background, inline under TESTING.
         "WEBHOOK_PLACING": _placing(env.get("WORKBENCH_WEBHOOK_PLACING")),
+        **_outbound(env),
     }
+
+
+def _outbound(env: Mapping[str, str]) -> dict[str, Any]:
+    """Read the outbound-event settings (signed events sent to integrators' endpoints)."""
+    return {
+        # Endpoints on loopback or private addresses are refused unless this is set.
+        "OUTBOUND_ALLOW_PRIVATE": _bool(env.get("WORKBENCH_OUTBOUND_ALLOW_PRIVATE"), False),
+        # Seconds one attempt may take: from a worker or the sweep, and inline in a request.
+        "OUTBOUND_TIMEOUT": float(env.get("WORKBENCH_OUTBOUND_TIMEOUT") or 10),
+        "OUTBOUND_INLINE_TIMEOUT": float(env.get("WORKBENCH_OUTBOUND_INLINE_TIMEOUT") or 3),
+        # Retry n waits RETRY_BASE * 2**(n-1) seconds, at most RETRY_MAX; MAX_ATTEMPTS in all.
+        "OUTBOUND_RETRY_BASE": float(env.get("WORKBENCH_OUTBOUND_RETRY_BASE") or 30),
+        "OUTBOUND_RETRY_MAX": float(env.get("WORKBENCH_OUTBOUND_RETRY_MAX") or 6 * 3600),
+        "OUTBOUND_MAX_ATTEMPTS": int(env.get("WORKBENCH_OUTBOUND_MAX_ATTEMPTS") or 12),
+        # An endpoint is paused after this many failed attempts in a row, or after failing
+        # (no success since its first failure) for this many seconds.
+        "OUTBOUND_PAUSE_AFTER_FAILURES": int(env.get("WORKBENCH_OUTBOUND_PAUSE_AFTER_FAILURES") or 20),
+        "OUTBOUND_PAUSE_AFTER_SECONDS": float(env.get("WORKBENCH_OUTBOUND_PAUSE_AFTER_SECONDS") or 86400),
+        # How deliveries run: "queue" (RQ jobs), "inline" (after the commit, in the process that
+        # made the change), "off" (only `workbench outbound deliver`). None: queue with Redis.
+        "OUTBOUND_DELIVERY": _outbound_mode(env.get("WORKBENCH_OUTBOUND_DELIVERY")),
+    }
+
+
+OUTBOUND_DELIVERY_MODES = ("queue", "inline", "off")
+
+
+def _outbound_mode(value: str | None) -> str | None:
+    """Read how outbound events are delivered; refuse a mode that does not exist."""
+    if not value:
+        return None
+    mode = value.strip().lower()
+    if mode not in OUTBOUND_DELIVERY_MODES:
+        raise ValueError(
+            f"WORKBENCH_OUTBOUND_DELIVERY must be one of {', '.join(OUTBOUND_DELIVERY_MODES)}, not {value!r}"
+        )
+    return mode
 
 
 WEBHOOK_PLACING_MODES = ("background", "queue", "inline")
