@@ -10,7 +10,7 @@ import click
 from flask import current_app
 
 from workbench.cli import fails_cleanly, main
-from workbench.errors import ValidationError
+from workbench.errors import ValidationError, WorkbenchError
 
 
 def read_article(path: str) -> str:
@@ -60,15 +60,140 @@ def extract_command(path: str, fmt: str, threshold: float | None) -> None:
 
 
 @main.command("ingest")
-@click.argument("path")
+@click.argument("path", required=False)
 @click.option("--title")
-@click.option("--url")
+@click.option("--url", help="the article's URL (with PATH); without PATH, fetch and ingest this page")
 @click.option("--publisher")
 @click.option("--author")
 @click.option("--published", help="publication date, YYYY-MM-DD")
+@click.option(
+    "--jsonl", "jsonl_files", multiple=True, help="JSON Lines file, one article (the API's fields) a line"
+)
+@click.option("--dir", "folders", multiple=True, help="folder of .txt, .html and .jsonl files")
+@click.option("--fetch", "fetch_urls", multiple=True, help="URL of a page to fetch and ingest (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--wait/--no-wait", default=True, help="with a job queue: wait for the job (default) or print its id"
+)
+@click.pass_context
 @fails_cleanly
-def ingest_command(path: str, title, url, publisher, author, published) -> None:
-    """Store the article in PATH, extract its claims and queue the check-worthy ones."""
+def ingest_command(
+    ctx: click.Context,
+    path,
+    title,
+    url,
+    publisher,
+    author,
+    published,
+    jsonl_files,
+    folders,
+    fetch_urls,
+    fmt,
+    wait,
+) -> None:
+    """Store the article in PATH, extract its claims and queue the check-worthy ones.
+
+    With --jsonl, --dir or --fetch (or --url without PATH), ingest many articles as one job: each
+    line, file or URL goes in on its own, and the ones that cannot are listed with their line
+    number or name (exit status 1 when any failed). A progress bar shows on a terminal.
+    """
+    bulk = bool(jsonl_files or folders or fetch_urls) or (url and not path)
+    if bulk:
+        if path or title or publisher or author or published:
+            raise ValidationError(
+                "PATH, --title, --publisher, --author and --published ingest one article; "
+                "leave them out with --jsonl, --dir or --fetch"
+            )
+        urls = list(fetch_urls) + ([url] if url else [])
+        failed = _ingest_bulk(list(jsonl_files), list(folders), urls, fmt=fmt, wait=wait)
+        ctx.exit(1 if failed else 0)
+    if not path:
+        raise ValidationError("give PATH, or --jsonl FILE, --dir DIR or --fetch URL")
+    _ingest_one(path, title, url, publisher, author, published)
+
+
+def _bulk_items(jsonl_files: list[str], folders: list[str], urls: list[str]) -> list[dict]:
+    from workbench.ingest import bulk
+
+    items: list[dict] = []
+    for name in jsonl_files:
+        try:
+            items += bulk.items_from_jsonl(Path(name).read_bytes(), name=Path(name).name)
+        except FileNotFoundError:
+            raise ValidationError(f"no such file: {name}") from None
+        except IsADirectoryError:
+            raise ValidationError(f"{name} is a directory; use --dir") from None
+    for folder in folders:
+        items += bulk.items_from_dir(folder)
+    return items + bulk.items_from_urls(urls)
+
+
+def _ingest_bulk(jsonl_files: list[str], folders: list[str], urls: list[str], *, fmt: str, wait: bool) -> int:
+    """Run the bulk ingest job and print its result; return how many items failed."""
+    from workbench import jobs
+    from workbench.ingest import bulk
+
+    items = _bulk_items(jsonl_files, folders, urls)
+    with _progress_bar(len(items)) as bar:
+        started = jobs.enqueue_parts(
+            "ingest.bulk",
+            [{"items": part} for part in bulk.parts_of(items)],
+            gather="ingest.bulk.gather",
+            total=len(items),
+            on_progress=lambda done, _total: bar.update(done - bar.n),
+            actor="cli",
+            user_id=None,
+            via="cli",
+        )
+        if started["mode"] == "rq" and not wait:
+            click.echo(f"queued as job {started['id']}: workbench worker runs it")
+            return 0
+        if started["mode"] == "rq":
+            started = _wait_for(started["id"], bar)
+    if started["status"] != "finished":
+        raise WorkbenchError(
+            f"job {started['id']} {started['status']}: {'; '.join(started.get('error') or [])}"
+        )
+    result = started["result"]
+    if fmt == "json":
+        click.echo(bulk.dumps_result(result))
+    else:
+        for line in bulk.describe(result):
+            click.echo(line)
+    return int(result["failed"])
+
+
+def _wait_for(job_id: str, bar) -> dict:
+    """Poll a queued job until it ends, moving the bar as its parts report."""
+    import time
+
+    from workbench import jobs
+
+    while True:
+        state = jobs.status(job_id)
+        done = (state.get("progress") or {}).get("done") or 0
+        bar.update(done - bar.n)
+        if state["status"] in ("finished", "failed", "stopped", "canceled"):
+            return state
+        time.sleep(0.3)
+
+
+def _progress_bar(total: int):
+    """A bar on standard error for runs that last more than a second, and only when standard
+    output is a terminal: piped or scripted, the command prints its result and nothing else."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="article",
+        file=sys.stderr,
+        delay=1.0,
+        disable=not (sys.stdout.isatty() and sys.stderr.isatty()),
+        leave=False,
+    )
+
+
+def _ingest_one(path: str, title, url, publisher, author, published) -> None:
     from workbench.db import db
     from workbench.ingest import ingest_raw
 
