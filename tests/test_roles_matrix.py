@@ -50,6 +50,8 @@ MATRIX = [
 ]
 # The webhook is authenticated by its shared secret only: a user token opens nothing there.
 SECRET_ONLY = [("POST", "/api/v1/hooks/label-studio")]
+# What describes the API is public: it holds no data.
+PUBLIC = [("GET", "/api/v1/openapi.json")]
 
 
 @pytest.fixture
@@ -87,17 +89,26 @@ def test_the_matrix_covers_every_api_endpoint(app):
         if r.rule.startswith("/api/")
         for m in r.methods - {"HEAD", "OPTIONS"}
     }
-    listed = {
-        (
-            m,
-            p.replace("{article}", "<int:article_id>")
-            .replace("{claim}", "<int:claim_id>")
-            .replace("{target}", "<int:user_id>")
-            .replace("some-job", "<job_id>"),
-        )
-        for m, p, *_ in MATRIX
-    } | set(SECRET_ONLY)
+    listed = (
+        {
+            (
+                m,
+                p.replace("{article}", "<int:article_id>")
+                .replace("{claim}", "<int:claim_id>")
+                .replace("{target}", "<int:user_id>")
+                .replace("some-job", "<job_id>"),
+            )
+            for m, p, *_ in MATRIX
+        }
+        | set(SECRET_ONLY)
+        | set(PUBLIC)
+    )
     assert routes == listed
+
+
+@pytest.mark.parametrize(("method", "path"), PUBLIC)
+def test_what_describes_the_api_is_public(client, method, path):
+    assert client.open(path, method=method).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -45,8 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     Migrate(app, db, directory=migrations_directory())
 
-    from workbench import errors_http
-    from workbench.api import bp as api_bp
+    from workbench import api
     from workbench.api.common import BoundedIntConverter, LimitedRequest, refuse_nul_parameters
     from workbench.health import bp as health_bp
     from workbench.logging_setup import RequestLog
@@ -56,8 +55,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter
     app.request_class = LimitedRequest
     app.before_request(refuse_nul_parameters)
-    errors_http.register(app)
-    app.register_blueprint(api_bp)
+    # flask-smorest's Api installs the one error shape (errors_http) and registers every
+    # resource module of workbench/api under /api/v1, with the OpenAPI document.
+    api.init_app(app)
     app.register_blueprint(web_bp)
     app.register_blueprint(health_bp)
     # Behind WORKBENCH_PROXY_HOPS trusted proxies (nginx in the stack), the client's address and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import secrets
@@ -85,7 +86,13 @@ def current_user() -> User:
 
 
 def require_role(*roles: str) -> Callable:
-    """Let a view run only for authenticated users holding one of ``roles`` (admin always may)."""
+    """Let a view run only for authenticated users holding one of ``roles`` (admin always may).
+
+    Put it outermost (above ``@blp.arguments``), so a caller without the role learns nothing
+    about the arguments. The OpenAPI document gets the bearer security, the roles
+    (``x-roles``) and the 401 and 403 answers from here.
+    """
+    allowed = sorted({"admin", *roles})
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -95,6 +102,15 @@ def require_role(*roles: str) -> Callable:
                 raise Forbidden(f"role {user.role!r} may not do this; needs {' or '.join(roles)}")
             return view(*args, **kwargs)
 
+        # flask-smorest reads the operation's documentation from ``_apidoc`` (see its Blueprint.doc).
+        doc = copy.deepcopy(getattr(view, "_apidoc", {}))
+        manual = doc.setdefault("manual_doc", {})
+        manual["security"] = [{"bearerAuth": []}]
+        manual["x-roles"] = allowed
+        responses = doc.setdefault("response", {}).setdefault("responses", {})
+        responses.setdefault(401, []).append("Unauthorized")
+        responses.setdefault(403, []).append("Forbidden")
+        wrapper._apidoc = doc  # type: ignore[attr-defined]
         return wrapper
 
     return decorator

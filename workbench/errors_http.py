@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from workbench.db import db
-from workbench.errors import PayloadTooLarge, WorkbenchError
+from workbench.errors import PayloadTooLarge, ValidationError, WorkbenchError
 
 
 def _wants_json() -> bool:
@@ -44,10 +44,23 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        if status == 422 and "messages" in data:
+            # webargs refused the request's arguments (flask-smorest's @arguments): name them.
+            from workbench.api.framework import validation_message
+
+            message, errors = validation_message(data["messages"])
+            return _render(ValidationError(message, errors=errors).to_dict())
         code = (exc.name or "error").lower().replace(" ", "_")
-        return _render(
-            {"code": code, "status": exc.code or 500, "message": exc.description or exc.name, "errors": {}}
+        message = data.get("message") or exc.description or exc.name
+        body, status = _render(
+            {"code": code, "status": status, "message": message, "errors": data.get("errors") or {}}
         )
+        headers = {}
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            headers["Allow"] = ", ".join(exc.valid_methods)  # RFC 9110: a 405 names what is allowed
+        return body, status, headers
 
     @app.errorhandler(OperationalError)
     def handle_database_busy(exc: OperationalError):

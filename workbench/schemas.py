@@ -2,9 +2,83 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+import re
+from datetime import datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, pre_load, validate
 
 from workbench.config import RATINGS
+from workbench.models.base import iso
+from workbench.validation import MAX_INT
+
+_INTEGER = re.compile(r"[+-]?0*([0-9]+)\Z")
+
+
+class UTCDateTime(fields.DateTime):
+    """The one date-time format of every response: UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
+
+    SQLite hands back naive datetimes and PostgreSQL aware ones; both are read as UTC (``iso``).
+    A string is taken as already formatted by ``iso`` (audit payloads, job results).
+    """
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, datetime):
+            return iso(value)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class QueryInt(fields.Int):
+    """An integer from a query string: ASCII digits only (``int()`` would also take ``²`` or
+    ``1_0``), leading zeros allowed; more digits than any column holds is out of range."""
+
+    default_error_messages = {"too_large": "Number too large: at most {max}."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str):
+            match = _INTEGER.match(value.strip())
+            if match is None:
+                raise self.make_error("invalid")
+            if len(match.group(1)) > len(str(MAX_INT)):
+                raise self.make_error("too_large", max=MAX_INT)
+            value = match.group()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def query_id(**kwargs: Any) -> QueryInt:
+    """An optional id in a query string (1 .. 2^31-1)."""
+    return QueryInt(load_default=None, validate=validate.Range(1, MAX_INT), **kwargs)
+
+
+class QuerySchema(Schema):
+    """Query arguments: an empty value (``?rating=``) means the argument was not given."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _drop_empty(self, data: Any, **kwargs: Any) -> dict[str, Any]:
+        return {key: data[key] for key in data if data[key] != ""}
+
+
+class PageArgs(QuerySchema):
+    limit = QueryInt(load_default=50, validate=validate.Range(1, 500))
+    offset = QueryInt(load_default=0, validate=validate.Range(0, MAX_INT))
+
+
+class PageSchema(Schema):
+    """The one page envelope: ``items`` and where they sit in the whole list."""
+
+    total = fields.Int(required=True)
+    limit = fields.Int(required=True)
+    offset = fields.Int(required=True)
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """A page schema of ``item`` (named ``name`` in the OpenAPI document)."""
+    return type(name, (PageSchema,), {"items": fields.List(fields.Nested(item), required=True)})
 
 
 class UserBrief(Schema):
@@ -17,7 +91,7 @@ class UserBrief(Schema):
 class LinkSchema(Schema):
     project_id = fields.Int()
     task_id = fields.Int()
-    pushed_at = fields.DateTime()
+    pushed_at = UTCDateTime()
     label_config_sha256 = fields.Str()
 
 
@@ -43,7 +117,7 @@ class AnnotationSchema(Schema):
     ls_updated_at = fields.Str(allow_none=True)
     source = fields.Str()
     payload_sha256 = fields.Str()
-    received_at = fields.DateTime()
+    received_at = UTCDateTime()
     result = fields.Raw()
 
     def _edited(self, obj) -> bool:
@@ -60,7 +134,7 @@ class VerdictSchema(Schema):
     annotation_ids = fields.List(fields.Int())
     agreement = fields.Dict()
     reviewer = fields.Nested(UserBrief)
-    created_at = fields.DateTime()
+    created_at = UTCDateTime()
 
 
 # Blind overlap: an annotator sees no other annotator's vote, count or agreement anywhere. The
@@ -107,7 +181,7 @@ class BlindClaimSchema(Schema):
     needs_rewrite = fields.Bool()
     resolving_context = fields.Str()
     extractor_version = fields.Str()
-    created_at = fields.DateTime()
+    created_at = UTCDateTime()
 
 
 class ClaimSchema(BlindClaimSchema):
@@ -115,10 +189,10 @@ class ClaimSchema(BlindClaimSchema):
 
     annotator_count = fields.Int()
     agreement = fields.Str(allow_none=True)
-    published_at = fields.DateTime(allow_none=True)
+    published_at = UTCDateTime(allow_none=True)
     status = fields.Str()
     version = fields.Int()
-    updated_at = fields.DateTime()
+    updated_at = UTCDateTime()
 
 
 class BlindClaimDetailSchema(BlindClaimSchema):
@@ -159,7 +233,7 @@ class ArticleSchema(Schema):
     text_sha256 = fields.Str()
     extractor_version = fields.Str()
     ingested_via = fields.Str()
-    created_at = fields.DateTime()
+    created_at = UTCDateTime()
 
 
 class BlindArticleDetailSchema(ArticleSchema):
@@ -171,6 +245,41 @@ class BlindArticleDetailSchema(ArticleSchema):
 
 class ArticleDetailSchema(BlindArticleDetailSchema):
     claims = fields.List(fields.Nested(ClaimSchema))
+
+
+def _at_most(limit: int) -> validate.Length:
+    return validate.Length(max=limit, error="longer than {max} characters")
+
+
+class ArticleInputSchema(Schema):
+    """An article to ingest. The rules every door shares (blank text, its size in bytes, the
+    URL's scheme, the date) are checked by ``workbench.ingest``; fields it does not know are kept
+    with the raw input."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    error_messages = {"type": "the body must be a JSON object with a 'text' field"}
+
+    text = fields.Str(
+        required=True,
+        metadata={"description": "The article's plain text"},
+        error_messages={
+            "required": "'text' is required",
+            "null": "'text' is required",
+            "invalid": "'text' must be a string",
+        },
+    )
+    title = fields.Str(allow_none=True, validate=_at_most(1000))
+    url = fields.Str(allow_none=True, validate=_at_most(2000), metadata={"description": "http(s) URL"})
+    publisher = fields.Str(allow_none=True, validate=_at_most(300))
+    author = fields.Str(allow_none=True, validate=_at_most(300))
+    published_at = fields.Str(
+        allow_none=True, metadata={"description": "An ISO date such as 2023-12-28 (or a date-time)"}
+    )
+
+
+ArticlePageSchema = page_of(ArticleSchema, "ArticlePage")
 
 
 class VerdictInputSchema(Schema):

@@ -6,13 +6,15 @@ import json
 import re
 from typing import Any
 
-from flask import Request, request
+from flask import Request, g, request
+from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
 from workbench.errors import BadRequest, UnsupportedMediaType, ValidationError
+from workbench.schemas import sees_blind
 from workbench.validation import MAX_INT, check_json, loads_strict
 
 _INTEGER = re.compile(r"[+-]?0*([0-9]+)\Z")
@@ -99,6 +101,33 @@ def int_arg(name: str, default: int, *, minimum: int = 0, maximum: int = MAX_INT
             errors={name: ["out of range"]},
         )
     return number
+
+
+def by_role(full: type[Schema], blind: type[Schema], name: str) -> type[Schema]:
+    """A response schema that dumps ``full`` for reviewers and admins and ``blind`` for anyone
+    else (blind overlap: see workbench/schemas.py). The document shows ``full``; the blind shape
+    holds a subset of its fields."""
+    shapes: dict[tuple[bool, bool], Schema] = {}
+
+    def dump(self: Schema, obj: Any, *, many: bool | None = None) -> Any:
+        many = self.many if many is None else bool(many)
+        key = (sees_blind(g.user.role), many)
+        if key not in shapes:  # built once: a schema costs more to build than a page to dump
+            shapes[key] = (blind if key[0] else full)(many=many)
+        return shapes[key].dump(obj)
+
+    return type(name, (full,), {"dump": dump, "__doc__": full.__doc__})
+
+
+class With:
+    """``obj`` seen with a few more attributes, for a schema to dump (e.g. figures a view adds)."""
+
+    def __init__(self, obj: Any, **extra: Any) -> None:
+        self._obj = obj
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._obj, name)
 
 
 class BoundedIntConverter(IntegerConverter):
