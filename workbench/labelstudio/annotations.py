@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from workbench import audit
-from workbench.audit.rows import attest
+from workbench.audit.rows import attest, attest_ids
 from workbench.config import RATINGS
 from workbench.db import db, lock_rows
 from workbench.models import Annotation, Claim, LabelStudioLink, LabelStudioUser
@@ -213,23 +213,35 @@ def find_claim(
     return found[0] if len(found) == 1 else None
 
 
-def store_annotation(
-    claim: Claim,
-    annotation: dict[str, Any],
-    *,
-    source: str,
-    project_id: int | None,
-    overlap: int,
-    email_lookup: dict[int, str] | None = None,
-) -> Annotation | None:
-    """Store this version of the annotation unless it is already stored; return the new row or None.
+@dataclass(frozen=True)
+class Prepared:
+    """An annotation payload checked and read: what storing one version of it needs."""
 
-    Raises MalformedAnnotation (before writing anything) when a field has the wrong shape.
-    Strings the database cannot hold (NUL, lone surrogates) are replaced by U+FFFD first, the
-    same way for webhooks and sync, so both store the same version. The claim row is locked
-    while its state is derived again from its stored annotations: two annotators answering
-    at once both count.
+    payload: dict[str, Any]
+    ls_id: int
+    task_id: int | None
+    parsed: ParsedResult
+    lead_time: float | None
+    version_key: str
+    digest: str
+    who: int | None
+    email: str | None
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        """What names one stored version (the unique constraint uq_annotations_version)."""
+        return (self.ls_id, self.digest, self.version_key)
+
+
+def prepare_annotation(annotation: Any, email_lookup: dict[int, str] | None = None) -> Prepared:
+    """Check an annotation payload and read what storing it needs; write nothing.
+
+    Raises MalformedAnnotation when a field has the wrong shape. Strings the database cannot
+    hold (NUL, lone surrogates) are replaced by U+FFFD first, the same way for webhooks and
+    sync, so both name (and store) the same version.
     """
+    if not isinstance(annotation, dict):
+        raise MalformedAnnotation(f"an annotation must be an object, not {type(annotation).__name__}")
     annotation = sanitize_json(annotation)
     ls_id = _bounded_id(annotation.get("id"), "annotation 'id'", required=True)
     task_id = annotation.get("task")
@@ -245,10 +257,181 @@ def store_annotation(
     ):
         raise MalformedAnnotation("'lead_time' must be a number of seconds")
     updated_key(annotation.get("created_at"), "created_at")  # validated, stored as sent
-    version_key = updated_key(annotation.get("updated_at"))
-    digest = content_hash(annotation)
     who = annotator_id(annotation)
-    email = annotator_email(annotation) or (email_lookup or {}).get(who or -1)
+    return Prepared(
+        payload=annotation,
+        ls_id=ls_id,  # type: ignore[arg-type]
+        task_id=task_id,
+        parsed=parsed,
+        lead_time=lead_time,
+        version_key=updated_key(annotation.get("updated_at")),
+        digest=content_hash(annotation),
+        who=who,
+        email=annotator_email(annotation) or (email_lookup or {}).get(who or -1),
+    )
+
+
+def known_versions(items: list[Prepared], chunk: int = 1000) -> set[tuple[int, str, str]]:
+    """Return the keys among ``items`` already stored: one query per ``chunk`` annotation ids."""
+    ids = sorted({p.ls_id for p in items})
+    wanted = {p.key for p in items}
+    found: set[tuple[int, str, str]] = set()
+    for start in range(0, len(ids), chunk):
+        rows = db.session.execute(
+            sa.select(
+                Annotation.ls_annotation_id, Annotation.payload_sha256, Annotation.ls_updated_key
+            ).where(Annotation.ls_annotation_id.in_(ids[start : start + chunk]))
+        )
+        found.update(key for key in map(tuple, rows) if key in wanted)
+    return found  # type: ignore[return-value]
+
+
+def _row_values(claim: Claim, p: Prepared, *, version: int, source: str, project_id: int | None) -> dict:
+    a = p.payload
+    return {
+        "claim_id": claim.id,
+        "ls_annotation_id": p.ls_id,
+        "ls_task_id": p.task_id if p.task_id is not None else (claim.link.task_id if claim.link else 0),
+        "ls_project_id": project_id,
+        "updated_by_ls_id": editor_id(a),
+        # The order versions arrived in; the current one is the newest by ls_updated_key.
+        "version": version,
+        "annotator_ls_id": p.who,
+        "annotator_email": p.email,
+        "result": a.get("result") or [],
+        "checkworthy": p.parsed.checkworthy,
+        "verdict": p.parsed.verdict,
+        "evidence_urls": p.parsed.evidence_urls,
+        "evidence_text": p.parsed.evidence_text,
+        "rationale": p.parsed.rationale,
+        "confidence": p.parsed.confidence,
+        "rewritten_claim": p.parsed.rewritten_claim,
+        "was_cancelled": bool(a.get("was_cancelled")),
+        "lead_time": p.lead_time,
+        "ls_created_at": a.get("created_at"),
+        "ls_updated_at": a.get("updated_at"),
+        "ls_updated_key": p.version_key,
+        "source": source,
+        "payload_sha256": p.digest,
+    }
+
+
+def _received_event(
+    claim: Claim, p: Prepared, row_id: int, version: int, source: str, rows: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "actor": f"label-studio:{p.who}" if p.who is not None else "label-studio",
+        "action": "annotation.received",
+        "subject_type": "claim",
+        "subject_id": claim.id,
+        "payload": {
+            "annotation_id": row_id,
+            "ls_annotation_id": p.ls_id,
+            "version": version,
+            "ls_updated_at": p.version_key or None,
+            "source": source,
+            "annotator_ls_id": p.who,
+            "annotator_email": p.email,
+            "verdict": p.parsed.verdict,
+            "payload_sha256": p.digest,
+            "claim_status": claim.status,
+            "rows": rows,
+        },
+    }
+
+
+def store_versions(
+    items: list[tuple[Claim, Prepared]], *, source: str, project_id: int | None, overlap: int
+) -> int:
+    """Store the versions not stored yet, for many claims in one go; return how many were new.
+
+    The caller's write transaction holds (this locks) every claim row named, checks again under
+    the lock which versions are stored, inserts the new ones in one statement, derives each
+    claim's state once from all its stored rows (so a delivery stored meanwhile counts), and
+    appends one ``annotation.received`` event per new version, as store_annotation does.
+    """
+    if not items:
+        return 0
+    from workbench.review.state import refresh_many
+
+    claims = {c.id: c for c, _ in items}
+    lock_rows(Claim, sorted(claims))
+    known = known_versions([p for _, p in items])
+    fresh: list[tuple[Claim, Prepared]] = []
+    for claim, p in items:
+        if p.key not in known:
+            known.add(p.key)  # the same version twice in one batch is stored once
+            fresh.append((claim, p))
+    if not fresh:
+        return 0
+    missing = {p.who for _, p in fresh if p.email is None and p.who is not None}
+    cached = (
+        dict(
+            db.session.execute(
+                sa.select(LabelStudioUser.id, LabelStudioUser.email).where(LabelStudioUser.id.in_(missing))
+            ).all()
+        )
+        if missing
+        else {}
+    )
+    fresh = [
+        (c, p if p.email is not None or p.who is None else replace(p, email=cached.get(p.who)))
+        for c, p in fresh
+    ]
+    previous: dict[int, int] = dict(
+        db.session.execute(
+            sa.select(Annotation.ls_annotation_id, sa.func.count())
+            .where(Annotation.ls_annotation_id.in_({p.ls_id for _, p in fresh}))
+            .group_by(Annotation.ls_annotation_id)
+        ).all()
+    )
+    values = []
+    for claim, p in fresh:
+        previous[p.ls_id] = previous.get(p.ls_id, 0) + 1
+        values.append(_row_values(claim, p, version=previous[p.ls_id], source=source, project_id=project_id))
+    ids = list(
+        db.session.scalars(
+            sa.insert(Annotation).returning(Annotation.id, sort_by_parameter_order=True), values
+        )
+    )
+    # New evidence changes the claim: a reviewer deciding on the old state gets a 409.
+    refresh_many(list({c.id: c for c, _ in fresh}.values()), overlap, bump=True)
+    rows = attest_ids("annotation", ids)
+    rows.update(attest_ids("claim", {c.id for c, _ in fresh}))
+    audit.append_many(
+        _received_event(
+            claim,
+            p,
+            row_id,
+            value["version"],
+            source,
+            {
+                f"annotation:{row_id}": rows[f"annotation:{row_id}"],
+                f"claim:{claim.id}": rows[f"claim:{claim.id}"],
+            },
+        )
+        for (claim, p), row_id, value in zip(fresh, ids, values, strict=True)
+    )
+    return len(fresh)
+
+
+def store_annotation(
+    claim: Claim,
+    annotation: dict[str, Any],
+    *,
+    source: str,
+    project_id: int | None,
+    overlap: int,
+    email_lookup: dict[int, str] | None = None,
+) -> Annotation | None:
+    """Store this version of the annotation unless it is already stored; return the new row or None.
+
+    Raises MalformedAnnotation (before writing anything) when a field has the wrong shape
+    (see prepare_annotation). The claim row is locked while its state is derived again from its
+    stored annotations: two annotators answering at once both count.
+    """
+    p = prepare_annotation(annotation, email_lookup)
+    ls_id, digest, version_key, who, email = p.ls_id, p.digest, p.version_key, p.who, p.email
 
     lock_rows(Claim, [claim.id])
     exists = db.session.scalar(
@@ -263,38 +446,14 @@ def store_annotation(
     if email is None and who is not None:
         cached = db.session.get(LabelStudioUser, who)
         email = cached.email if cached else None
+        p = replace(p, email=email)
     previous = (
         db.session.scalar(
             sa.select(sa.func.count()).select_from(Annotation).where(Annotation.ls_annotation_id == ls_id)
         )
         or 0
     )
-    row = Annotation(
-        claim_id=claim.id,
-        ls_annotation_id=ls_id,
-        ls_task_id=task_id if task_id is not None else (claim.link.task_id if claim.link else 0),
-        ls_project_id=project_id,
-        updated_by_ls_id=editor_id(annotation),
-        # The order versions arrived in; the current one is the newest by ls_updated_key.
-        version=previous + 1,
-        annotator_ls_id=who,
-        annotator_email=email,
-        result=annotation.get("result") or [],
-        checkworthy=parsed.checkworthy,
-        verdict=parsed.verdict,
-        evidence_urls=parsed.evidence_urls,
-        evidence_text=parsed.evidence_text,
-        rationale=parsed.rationale,
-        confidence=parsed.confidence,
-        rewritten_claim=parsed.rewritten_claim,
-        was_cancelled=bool(annotation.get("was_cancelled")),
-        lead_time=lead_time,
-        ls_created_at=annotation.get("created_at"),
-        ls_updated_at=annotation.get("updated_at"),
-        ls_updated_key=version_key,
-        source=source,
-        payload_sha256=digest,
-    )
+    row = Annotation(**_row_values(claim, p, version=previous + 1, source=source, project_id=project_id))
     try:
         with db.session.begin_nested():
             db.session.add(row)
@@ -306,23 +465,5 @@ def store_annotation(
 
     # New evidence changes the claim: a reviewer deciding on the old state gets a 409.
     refresh_state(claim, overlap, bump=True)
-    audit.append(
-        f"label-studio:{who}" if who is not None else "label-studio",
-        "annotation.received",
-        "claim",
-        claim.id,
-        {
-            "annotation_id": row.id,
-            "ls_annotation_id": ls_id,
-            "version": row.version,
-            "ls_updated_at": version_key or None,
-            "source": source,
-            "annotator_ls_id": who,
-            "annotator_email": email,
-            "verdict": parsed.verdict,
-            "payload_sha256": digest,
-            "claim_status": claim.status,
-            "rows": attest(row, claim),
-        },
-    )
+    audit.append_many([_received_event(claim, p, row.id, row.version, source, attest(row, claim))])
     return row

@@ -93,8 +93,14 @@ def _record_links(
     )
 
 
-def _reconcile_attempted(client: LabelStudioClient, pid: int, actor: str, config_hash: str) -> int:
-    """Link claims whose earlier push may have reached Label Studio before we could record it."""
+def _reconcile_attempted(
+    client: LabelStudioClient, pid: int, actor: str, config_hash: str, listing: dict[str, int] | None = None
+) -> int:
+    """Link claims whose earlier push may have reached Label Studio before we could record it.
+
+    ``listing`` (claim uuid -> task id, read by the caller) is used when it names every such
+    claim's task; otherwise the project's tasks are listed here.
+    """
     pending = {
         c.uuid: _Pending(c.id, c.uuid, c.version)
         for c in db.session.scalars(
@@ -106,11 +112,13 @@ def _reconcile_attempted(client: LabelStudioClient, pid: int, actor: str, config
     if not pending:
         return 0
     release_for_network()
-    found = [
-        (pending[uuid], int(task["id"]))
-        for task in client.iter_tasks(pid)
-        if (uuid := (task.get("data") or {}).get("claim_uuid")) in pending
-    ]
+    if listing is None or not pending.keys() <= listing.keys():
+        listing = {}
+        for task in client.iter_tasks(pid):
+            uuid = (task.get("data") or {}).get("claim_uuid")
+            if isinstance(uuid, str):
+                listing.setdefault(uuid, int(task["id"]))
+    found = [(c, listing[uuid]) for uuid, c in pending.items() if uuid in listing]
     _record_links(found, pid, config_hash, actor, reconciled=True)
     db.session.commit()
     return len(found)
@@ -183,6 +191,7 @@ def _push(
     limit: int | None = None,
     attempted_only: bool = False,
     lock: str | None = None,
+    listing: dict[str, int] | None = None,
 ) -> PushResult:
     """Import queued claims in batches and record their task ids; never push a claim twice.
 
@@ -195,7 +204,7 @@ def _push(
     batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
     _, config_hash = label_config()
     result = PushResult(project_id=pid)
-    result.reconciled = _reconcile_attempted(client, pid, actor, config_hash)
+    result.reconciled = _reconcile_attempted(client, pid, actor, config_hash, listing)
 
     def budget() -> int:
         return batch_size if limit is None else min(batch_size, limit - result.pushed - in_flight)

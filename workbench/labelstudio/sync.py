@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from workbench import audit, locks
-from workbench.audit.rows import attest
+from workbench.audit.rows import attest_ids
 from workbench.db import begin_write, db, lock_rows, release_for_network
 from workbench.errors import WorkbenchError
-from workbench.labelstudio.annotations import MalformedAnnotation, find_claim, store_annotation
+from workbench.labelstudio.annotations import (
+    MalformedAnnotation,
+    Prepared,
+    find_claim,
+    known_versions,
+    prepare_annotation,
+    store_annotation,
+    store_versions,
+)
 from workbench.labelstudio.bootstrap import (
     WEBHOOK_ACTIONS,
     WEBHOOK_HEADER,
@@ -72,40 +81,12 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
     emails = refresh_users(client, actor=actor, users=people)
     db.session.commit()  # the user cache; hold no lock while paging through Label Studio
     listed = {u.get("id") for u in people if isinstance(u, dict)}
-    for task in client.iter_tasks(pid):
-        result.tasks_seen += 1
-        annotations = task.get("annotations")
-        if annotations is None:
-            annotations = client.list_annotations(int(task["id"]))
-        if not annotations:
-            continue
+    uuids: dict[str, int] = {}  # claim uuid -> task id, for the stuck pushes below
+    tasks = client.iter_tasks(pid)
+    while page := list(islice(tasks, PAGE)):
+        _sync_page(page, pid, overlap, emails, uuids, result)
         begin_write()
-        claim = find_claim(_task_id(task), task.get("data"), pid)
-        for annotation in annotations:
-            result.annotations_seen += 1
-            if claim is None:
-                result.unplaced += 1
-                continue
-            if isinstance(annotation, dict) and annotation.get("task") is None:
-                annotation = {**annotation, "task": task.get("id")}
-            try:
-                # A savepoint: whatever goes wrong with one annotation takes back only its own writes.
-                with db.session.begin_nested():
-                    stored = store_annotation(
-                        claim, annotation, source="sync", project_id=pid, overlap=overlap, email_lookup=emails
-                    )
-            except Exception as exc:  # one annotation must not stop the reconcile of the others
-                result.malformed += 1
-                reason = exc if isinstance(exc, MalformedAnnotation) else f"{type(exc).__name__}: {exc}"
-                result.skipped.append(
-                    f"task {task.get('id')!r}, annotation {_ann_id(annotation)!r}: {reason}"
-                )
-                continue
-            if stored is not None:
-                result.repaired += 1
         locks.renew(SYNC_LOCK, lock)
-        # Commit task by task: webhooks (answered within Label Studio's 1 s) must not wait
-        # behind a long sync's open transaction.
         db.session.commit()
     # Authors the list above lacks (whether webhooks or this run stored their work) are unknown
     # to Label Studio: the one-user lookup sees the same organization as the list.
@@ -113,7 +94,7 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
     mark_unlisted(listed, actor=actor)
     db.session.commit()
     # Stuck pushes first: a claim linked now has its state derived in the same run.
-    result.repushed = _repush_attempted(client, pid, actor=actor)
+    result.repushed = _repush_attempted(client, pid, actor=actor, listing=uuids)
     result.states_repaired = reconcile_states(overlap, actor=actor)
     result.webhook_recreated = _ensure_webhook(client, pid, actor=actor)
     begin_write()
@@ -138,6 +119,93 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
     return result
 
 
+# Tasks read from Label Studio per round of checks, and claims written per transaction: a
+# transaction holds SQLite's write lock (a claim's row lock on PostgreSQL) for a fraction of a
+# second, so webhooks never wait long behind a sync.
+PAGE = 500
+CLAIMS_PER_TRANSACTION = 100
+
+
+def _sync_page(
+    page: list[dict[str, Any]],
+    pid: int,
+    overlap: int,
+    emails: dict[int, str],
+    uuids: dict[str, int],
+    result: SyncResult,
+) -> None:
+    """Store the versions of one page of tasks that are not stored yet.
+
+    One query finds which of the page's versions are stored already, so a sync after a sync
+    writes nothing; the rest are stored claim by claim, many claims per transaction.
+    """
+    prepared: list[tuple[dict[str, Any], list[Prepared]]] = []
+    for task in page:
+        result.tasks_seen += 1
+        uuid = (task.get("data") or {}).get("claim_uuid")
+        if isinstance(uuid, str) and _task_id(task) is not None:
+            uuids.setdefault(uuid, task["id"])
+        items: list[Prepared] = []
+        for annotation in task.get("annotations") or []:
+            result.annotations_seen += 1
+            if isinstance(annotation, dict) and annotation.get("task") is None:
+                annotation = {**annotation, "task": task.get("id")}
+            try:
+                items.append(prepare_annotation(annotation, emails))
+            except Exception as exc:  # one annotation must not stop the reconcile of the others
+                result.malformed += 1
+                reason = exc if isinstance(exc, MalformedAnnotation) else f"{type(exc).__name__}: {exc}"
+                result.skipped.append(
+                    f"task {task.get('id')!r}, annotation {_ann_id(annotation)!r}: {reason}"
+                )
+        if items:
+            prepared.append((task, items))
+    if not prepared:
+        return
+    known = known_versions([p for _, items in prepared for p in items])
+    db.session.commit()  # a read: nothing held while the claims are looked up and written
+    missing = [(task, new) for task, items in prepared if (new := [p for p in items if p.key not in known])]
+    for start in range(0, len(missing), CLAIMS_PER_TRANSACTION):
+        begin_write()
+        batch: list[tuple[Claim, Prepared]] = []
+        for task, items in missing[start : start + CLAIMS_PER_TRANSACTION]:
+            claim = find_claim(_task_id(task), task.get("data"), pid)
+            if claim is None:
+                result.unplaced += len(items)
+            else:
+                batch += [(claim, p) for p in items]
+        try:
+            # A savepoint: a batch that fails takes back only its own writes, and is stored one
+            # version at a time instead, so that one bad annotation names itself.
+            with db.session.begin_nested():
+                result.repaired += store_versions(batch, source="sync", project_id=pid, overlap=overlap)
+        except Exception:  # noqa: BLE001 - retried one by one below, each error reported
+            db.session.rollback()
+            begin_write()
+            for claim, p in batch:
+                claim = db.session.get(Claim, claim.id)
+                try:
+                    with db.session.begin_nested():
+                        stored = store_annotation(
+                            claim,
+                            p.payload,
+                            source="sync",
+                            project_id=pid,
+                            overlap=overlap,
+                            email_lookup=emails,
+                        )
+                except Exception as exc:  # one annotation must not stop the reconcile of the others
+                    result.malformed += 1
+                    result.skipped.append(
+                        f"task {p.task_id!r}, annotation {p.ls_id!r}: {type(exc).__name__}: {exc}"
+                    )
+                    continue
+                result.repaired += stored is not None
+        # Committed batch by batch: webhooks (answered within Label Studio's 1 s) must not wait
+        # behind a long sync's open transaction.
+        db.session.commit()
+
+
 def _task_id(task: dict[str, Any]) -> int | None:
     value = task.get("id")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -152,10 +220,10 @@ def reconcile_states(overlap: int, *, actor: str = "sync", chunk: int = 1000) ->
     many were wrong.
 
     Reads in chunks without locks to find the claims whose stored state differs, then repairs
-    each in its own transaction with the claim row locked (deriving again under the lock, so a
+    them a hundred per transaction with their rows locked (deriving again under the lock, so a
     delivery that arrived meanwhile is counted).
     """
-    from workbench.review.state import find_drift, refresh_state
+    from workbench.review.state import find_drift, refresh_many
 
     drifted: list[int] = []
     after = 0
@@ -180,23 +248,30 @@ def reconcile_states(overlap: int, *, actor: str = "sync", chunk: int = 1000) ->
         after = ids[-1]
         db.session.commit()
     repaired = 0
-    for claim_id in drifted:
+    for start in range(0, len(drifted), CLAIMS_PER_TRANSACTION):
+        ids = drifted[start : start + CLAIMS_PER_TRANSACTION]
         begin_write()
-        lock_rows(Claim, [claim_id])
-        claim = db.session.get(Claim, claim_id)
-        changes = refresh_state(claim, overlap, bump=False)
-        if changes:
-            repaired += 1
-            audit.append(
-                actor,
-                "claim.reconciled",
-                "claim",
-                claim.id,
-                {"changes": changes, "claim_version": claim.version, "rows": attest(claim)},
-            )
-            db.session.commit()
-        else:
-            db.session.rollback()
+        lock_rows(Claim, ids)
+        claims = list(db.session.scalars(sa.select(Claim).where(Claim.id.in_(ids)).order_by(Claim.id)))
+        changes = refresh_many(claims, overlap, bump=False)
+        changed = [c for c in claims if changes[c.id]]
+        rows = attest_ids("claim", [c.id for c in changed])
+        audit.append_many(
+            {
+                "actor": actor,
+                "action": "claim.reconciled",
+                "subject_type": "claim",
+                "subject_id": c.id,
+                "payload": {
+                    "changes": changes[c.id],
+                    "claim_version": c.version,
+                    "rows": {f"claim:{c.id}": rows[f"claim:{c.id}"]},
+                },
+            }
+            for c in changed
+        )
+        repaired += len(changed)
+        db.session.commit()
     return repaired
 
 
@@ -221,8 +296,14 @@ def _ensure_webhook(client: LabelStudioClient, pid: int, *, actor: str) -> bool:
     return changed
 
 
-def _repush_attempted(client: LabelStudioClient, pid: int, *, actor: str) -> int:
-    """Link or push again the claims whose push was attempted but never recorded."""
+def _repush_attempted(
+    client: LabelStudioClient, pid: int, *, actor: str, listing: dict[str, int] | None = None
+) -> int:
+    """Link or push again the claims whose push was attempted but never recorded.
+
+    ``listing`` (claim uuid -> task id, as this sync read the project) spares listing the
+    project again when it names every such claim's task.
+    """
     stuck = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Claim)
@@ -234,7 +315,7 @@ def _repush_attempted(client: LabelStudioClient, pid: int, *, actor: str) -> int
         return 0
     try:
         with locks.held(PUSH_LOCK, actor) as token:
-            result = _push(client, pid, actor=actor, attempted_only=True, lock=token)
+            result = _push(client, pid, actor=actor, attempted_only=True, lock=token, listing=listing)
     except WorkbenchError as exc:
         if exc.status != 409:
             raise

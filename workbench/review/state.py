@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from workbench.db import db
 from workbench.models import Annotation, Claim, ClaimStatus, LabelStudioLink, Verdict
@@ -105,12 +106,47 @@ def refresh_state(claim: Claim, overlap: int, *, bump: bool) -> dict[str, Any]:
     return changes
 
 
-def find_drift(claim_ids: list[int], overlap: int) -> list[int]:
-    """Return the claims among ``claim_ids`` whose stored state is not what their rows say.
+def refresh_many(claims: Sequence[Claim], overlap: int, *, bump: bool) -> dict[int, dict[str, Any]]:
+    """``refresh_state`` for many (locked) claims at once: four queries and one version UPDATE.
 
-    Four queries for the whole chunk, no locks: a quick look that the caller confirms under lock.
+    Returns each claim's changes (an empty dict when nothing changed), by claim id.
     """
-    claims = db.session.scalars(sa.select(Claim).where(Claim.id.in_(claim_ids))).all()
+    if not claims:
+        return {}
+    ids = [c.id for c in claims]
+    annotations, latest, linked = _inputs_many(ids)
+    out: dict[int, dict[str, Any]] = {}
+    for claim in claims:
+        new = derive(
+            claim, annotations[claim.id], latest.get(claim.id), linked=claim.id in linked, overlap=overlap
+        )
+        old = DerivedState.of(claim)
+        out[claim.id] = {
+            name: [getattr(old, name), getattr(new, name)]
+            for name in ("status", "annotator_count", "agreement", "agreement_rank")
+            if getattr(old, name) != getattr(new, name)
+        }
+        claim.status, claim.annotator_count = new.status, new.annotator_count
+        claim.agreement, claim.agreement_rank = new.agreement, new.agreement_rank
+    moved = [c.id for c in claims if bump or out[c.id]]
+    if moved:
+        db.session.flush()
+        by_id = {c.id: c for c in claims}
+        for start in range(0, len(moved), 1000):
+            rows = db.session.execute(
+                sa.update(Claim)
+                .where(Claim.id.in_(moved[start : start + 1000]))
+                .values(version=Claim.version + 1, updated_at=utcnow())
+                .returning(Claim.id, Claim.version, Claim.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+            for claim_id, version, updated_at in rows:
+                set_committed_value(by_id[claim_id], "version", version)
+                set_committed_value(by_id[claim_id], "updated_at", updated_at)
+    return out
+
+
+def _inputs_many(claim_ids: list[int]) -> tuple[dict[int, list[Annotation]], dict[int, Verdict], set[int]]:
     annotations: dict[int, list[Annotation]] = {i: [] for i in claim_ids}
     for a in db.session.scalars(sa.select(Annotation).where(Annotation.claim_id.in_(claim_ids))):
         annotations[a.claim_id].append(a)
@@ -118,6 +154,16 @@ def find_drift(claim_ids: list[int], overlap: int) -> list[int]:
     linked = set(
         db.session.scalars(sa.select(LabelStudioLink.claim_id).where(LabelStudioLink.claim_id.in_(claim_ids)))
     )
+    return annotations, latest, linked
+
+
+def find_drift(claim_ids: list[int], overlap: int) -> list[int]:
+    """Return the claims among ``claim_ids`` whose stored state is not what their rows say.
+
+    Four queries for the whole chunk, no locks: a quick look that the caller confirms under lock.
+    """
+    claims = db.session.scalars(sa.select(Claim).where(Claim.id.in_(claim_ids))).all()
+    annotations, latest, linked = _inputs_many(claim_ids)
     drifted = []
     for claim in claims:
         new = derive(
