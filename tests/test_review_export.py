@@ -91,7 +91,7 @@ def test_export_filters_and_bad_parameters(client, reviewer, annotated):
 
 def test_each_export_appears_in_the_claims_history(client, reviewer, annotated):
     verify(client, reviewer, annotated)
-    client.get("/api/v1/exports/verified-claims?format=csv", headers=reviewer.headers)
+    client.get("/api/v1/exports/verified-claims?format=csv", headers=reviewer.headers).get_data()
     events = client.get(f"/api/v1/claims/{annotated.id}/history", headers=reviewer.headers).json["events"]
     exported = [e for e in events if e["action"] == "claim.exported"]
     assert len(exported) == 1 and exported[0]["payload"]["format"] == "csv"

@@ -55,5 +55,5 @@ def test_a_long_export_stream_does_not_keep_writers_waiting(app, client, reviewe
             other.execute("ROLLBACK")
         finally:
             other.close()
-        assert b"".join(c.encode() for c in chunks).endswith(b"]\n")
+        assert b"".join(chunks).endswith(b"]\n")
         response.close()

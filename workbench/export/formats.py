@@ -1,4 +1,8 @@
-"""Serialise export records: JSON array, JSON Lines, CSV and schema.org ClaimReview JSON-LD."""
+"""Serialise batches of export records: JSON array, JSON Lines, CSV and schema.org ClaimReview JSON-LD.
+
+Each format turns one batch into one piece of text, so a server writes a few large chunks
+rather than one tiny chunk per claim.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-# Numeric positions on the published scale for ClaimReview's reviewRating (5 = true).
-_SCALE = {"True": 5, "Mostly true": 4, "Half true": 3, "Mostly false": 2, "False": 1}
+from workbench.export.claimreview import ClaimReviewSettings, review_item
 
 CSV_COLUMNS = [
     "claim_uuid",
@@ -35,21 +38,23 @@ CSV_COLUMNS = [
     "audit_hash",
 ]
 
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def jsonl(records: Iterable[dict]) -> Iterator[str]:
-    for record in records:
-        yield _dumps(record) + "\n"
+Batches = Iterable[list[dict[str, Any]]]
 
 
-def json_array(records: Iterable[dict]) -> Iterator[str]:
-    yield "["
+def jsonl(batches: Batches) -> Iterator[str]:
+    for batch in batches:
+        yield "".join([_dumps(record) + "\n" for record in batch])
+
+
+def json_array(batches: Batches) -> Iterator[str]:
     first = True
-    for record in records:
-        yield ("" if first else ",\n") + _dumps(record)
+    yield "["
+    for batch in batches:
+        if not batch:
+            continue
+        yield ("" if first else ",\n") + ",\n".join([_dumps(record) for record in batch])
         first = False
     yield "]\n"
 
@@ -64,7 +69,53 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def csv_rows(records: Iterable[dict]) -> Iterator[str]:
+def _csv_row(r: dict[str, Any]) -> list[Any]:
+    c, a, v, ls = r["claim"], r["article"], r["verdict"], r["label_studio"] or {}
+    annotators = "; ".join(
+        f"{x['annotator_email'] or '?'} (label-studio id {x['annotator_ls_id']}) "
+        f"at {x['ls_updated_at'] or x['received_at']}"
+        for x in r["annotations"]
+    )
+    # Every annotator's own words, one "email: text" line each (nothing they typed dropped).
+    rationales = "\n".join(
+        f"{x['annotator_email'] or x['annotator_ls_id']}: {x['rationale']}"
+        for x in r["annotations"]
+        if x.get("rationale")
+    )
+    evidence = "\n".join(
+        f"{x['annotator_email'] or x['annotator_ls_id']}: {x['evidence_text']}"
+        for x in r["annotations"]
+        if x.get("evidence_text")
+    )
+    return [
+        _cell(value)
+        for value in [
+            c["uuid"],
+            c["text"],
+            c["start"],
+            c["end"],
+            c["speaker"] or "",
+            c["is_quote"],
+            a["url"] or "",
+            a["title"] or "",
+            a["text_sha256"],
+            v["rating"],
+            v["decision"],
+            v["rationale"],
+            (v["reviewer"] or {}).get("email", ""),
+            v["created_at"],
+            v["version"],
+            annotators,
+            rationales,
+            evidence,
+            ls.get("project_id", ""),
+            ls.get("task_id", ""),
+            r["audit_hash"],
+        ]
+    ]
+
+
+def csv_rows(batches: Batches) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
@@ -76,80 +127,21 @@ def csv_rows(records: Iterable[dict]) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
-    for r in records:
-        c, a, v, ls = r["claim"], r["article"], r["verdict"], r["label_studio"] or {}
-        annotators = "; ".join(
-            f"{x['annotator_email'] or '?'} (label-studio id {x['annotator_ls_id']}) "
-            f"at {x['ls_updated_at'] or x['received_at']}"
-            for x in r["annotations"]
-        )
-        # Every annotator's own words, one "email: text" line each (nothing they typed dropped).
-        rationales = "\n".join(
-            f"{x['annotator_email'] or x['annotator_ls_id']}: {x['rationale']}"
-            for x in r["annotations"]
-            if x.get("rationale")
-        )
-        evidence = "\n".join(
-            f"{x['annotator_email'] or x['annotator_ls_id']}: {x['evidence_text']}"
-            for x in r["annotations"]
-            if x.get("evidence_text")
-        )
-        writer.writerow(
-            _cell(value)
-            for value in [
-                c["uuid"],
-                c["text"],
-                c["start"],
-                c["end"],
-                c["speaker"] or "",
-                c["is_quote"],
-                a["url"] or "",
-                a["title"] or "",
-                a["text_sha256"],
-                v["rating"],
-                v["decision"],
-                v["rationale"],
-                (v["reviewer"] or {}).get("email", ""),
-                v["created_at"],
-                v["version"],
-                annotators,
-                rationales,
-                evidence,
-                ls.get("project_id", ""),
-                ls.get("task_id", ""),
-                r["audit_hash"],
-            ]
-        )
+    for batch in batches:
+        writer.writerows(_csv_row(r) for r in batch)
         yield flush()
 
 
-def claimreview_item(r: dict, organisation: str) -> dict[str, Any]:
-    """Map a record to schema.org ClaimReview (the markup Google's Fact Check tools read)."""
-    c, a, v = r["claim"], r["article"], r["verdict"]
-    rating: dict[str, Any] = {"@type": "Rating", "alternateName": v["rating"]}
-    if v["rating"] in _SCALE:
-        rating.update(ratingValue=_SCALE[v["rating"]], bestRating=5, worstRating=1)
-    item: dict[str, Any] = {"@type": "Claim", "appearance": {"@type": "CreativeWork"}}
-    if a["url"]:
-        item["appearance"]["url"] = a["url"]
-    if a["title"]:
-        item["appearance"]["headline"] = a["title"]
-    if a["published_at"]:
-        item["datePublished"] = a["published_at"]
-    if c["speaker"]:
-        item["author"] = {"@type": "Person", "name": c["speaker"]}
-    return {
-        "@context": "https://schema.org",
-        "@type": "ClaimReview",
-        "claimReviewed": c["text"],
-        "datePublished": (v["created_at"] or "")[:10],
-        "author": {"@type": "Organization", "name": organisation},
-        "reviewRating": rating,
-        "itemReviewed": item,
-        "reviewBody": v["rationale"] or None,
-        "identifier": c["uuid"],
-    }
+def claimreview(batches: Batches, settings: ClaimReviewSettings) -> Iterator[str]:
+    return json_array([review_item(r, settings) for r in batch] for batch in batches)
 
 
-def claimreview(records: Iterable[dict], organisation: str) -> Iterator[str]:
-    return json_array(claimreview_item(r, organisation) for r in records)
+def render(fmt: str, batches: Batches, settings: ClaimReviewSettings) -> Iterator[str]:
+    """Serialise the batches in one of the export formats."""
+    if fmt == "jsonl":
+        return jsonl(batches)
+    if fmt == "csv":
+        return csv_rows(batches)
+    if fmt == "claimreview":
+        return claimreview(batches, settings)
+    return json_array(batches)

@@ -4,6 +4,7 @@ from workbench.models.annotation import Annotation, WebhookEvent
 from workbench.models.article import Article
 from workbench.models.audit import AuditEvent, AuditHead
 from workbench.models.claim import Claim, ClaimMatch, ClaimStatus, LabelStudioLink
+from workbench.models.export_manifest import ExportManifest
 from workbench.models.job_lock import JobLock
 from workbench.models.user import ROLES, LabelStudioUser, PasswordLink, SignInAttempt, User
 from workbench.models.verdict import Verdict
@@ -17,6 +18,7 @@ __all__ = [
     "Claim",
     "ClaimMatch",
     "ClaimStatus",
+    "ExportManifest",
     "JobLock",
     "LabelStudioLink",
     "LabelStudioUser",

@@ -1,4 +1,4 @@
-"""The exports page: choose a format and filters, download, and see every earlier export."""
+"""The exports page: choose a format and filters, download, and see every earlier export's manifest."""
 
 from __future__ import annotations
 
@@ -9,38 +9,15 @@ from workbench.api.exports import streamed_export
 from workbench.config import RATINGS
 from workbench.db import db
 from workbench.export import FORMATS
-from workbench.models import AuditEvent
+from workbench.export import manifest as manifests
+from workbench.models import ExportManifest
 from workbench.web import bp, login_required
 
 
 def earlier_exports(limit: int = 50) -> list[dict]:
-    """The newest exports from the audit chain: who, when, format, filters, count, content sha256."""
-    created = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(AuditEvent.action == "export.created")
-        .order_by(AuditEvent.seq.desc())
-        .limit(limit)
-    ).all()
-    seqs = [e.seq for e in created]
-    completed = {}
-    if seqs:
-        for e in db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == "export.completed", AuditEvent.seq > min(seqs))
-        ):
-            completed[e.payload.get("export_seq")] = e.payload
-    return [
-        {
-            "event": e,
-            "format": e.payload.get("format"),
-            "records": e.payload.get("records"),
-            "filters": {
-                k: v for k, v in (e.payload.get("filters") or {}).items() if v not in (None, "False")
-            },
-            "sha256": (completed.get(e.seq) or {}).get("sha256"),
-            "bytes": (completed.get(e.seq) or {}).get("bytes"),
-        }
-        for e in created
-    ]
+    """The newest exports' manifests: who, when, format, filters, count, content sha256, audit head."""
+    rows = db.session.scalars(sa.select(ExportManifest).order_by(ExportManifest.id.desc()).limit(limit))
+    return [manifests.as_dict(row) for row in rows]
 
 
 @bp.get("/exports")
@@ -55,5 +32,5 @@ def exports_page():
 @bp.get("/exports/download")
 @login_required("reviewer")
 def export_download():
-    """Stream an export with the filters the API takes; its content hash is recorded when done."""
-    return streamed_export(g.user.email)
+    """Stream an export with the filters the API takes; its manifest is sealed when it is done."""
+    return streamed_export(g.user.email, "page")

@@ -1,0 +1,159 @@
+"""Export manifests: recorded when an export starts, sealed with the sha256 of its bytes at the end.
+
+A manifest names the format, the filters, the record count, the sha256 and size of the exact
+bytes, the audit chain's head when the export began (the hash every record carries), who asked
+and when. Sealing writes it into the chain too (``export.finished``, the manifest as payload), so
+a manifest row edited afterwards no longer matches its event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from workbench import audit, signals
+from workbench.db import db
+from workbench.errors import NotFound
+from workbench.export.filters import FORMATS
+from workbench.models import ExportManifest
+from workbench.models.base import iso, utcnow
+
+API_PREFIX = "/api/v1"
+
+#: The manifest's own fields that the chain's ``export.finished`` event repeats and verify compares.
+SEALED_FIELDS = (
+    "id",
+    "format",
+    "filters",
+    "records",
+    "sha256",
+    "bytes",
+    "audit_head_seq",
+    "audit_head_hash",
+    "actor",
+    "created_at",
+)
+
+
+def as_dict(row: ExportManifest, *, links: bool = True) -> dict[str, Any]:
+    """The manifest as the API returns it and as ``export verify`` reads it."""
+    body: dict[str, Any] = {
+        "id": row.uuid,
+        "format": row.format,
+        "media_type": FORMATS[row.format].split(";")[0],
+        "filters": row.filters,
+        "records": row.records,
+        "records_expected": row.records_expected,
+        "sha256": row.sha256,
+        "bytes": row.bytes,
+        "audit_head_seq": row.audit_head_seq,
+        "audit_head_hash": row.audit_head_hash,
+        "actor": row.actor,
+        "via": row.via,
+        "created_at": iso(row.created_at),
+        "finished_at": iso(row.finished_at),
+        "finished": row.finished_at is not None,
+    }
+    if links:
+        body["manifest_url"] = manifest_link(row.uuid)
+        body["download_url"] = _url(f"/exports/{row.uuid}/download") if row.file_name else None
+    return body
+
+
+def manifest_link(export_id: str) -> str:
+    """Where an export's manifest is read over the API."""
+    return _url(f"/exports/{export_id}/manifest")
+
+
+def _url(path: str) -> str:
+    """An absolute link under ``PUBLIC_URL`` (the same in a request, a CLI command or a job)."""
+    return current_app.config.get("PUBLIC_URL", "").rstrip("/") + API_PREFIX + path
+
+
+def sealed_part(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The fields a manifest's ``export.finished`` event records."""
+    return {key: manifest.get(key) for key in SEALED_FIELDS}
+
+
+def start(
+    export_id: str,
+    fmt: str,
+    filters: dict[str, Any],
+    expected: int,
+    head: audit.Appended,
+    *,
+    actor: str,
+    via: str,
+) -> ExportManifest:
+    """Record an export that begins now (in the caller's transaction)."""
+    row = ExportManifest(
+        uuid=export_id,
+        format=fmt,
+        filters=filters,
+        records_expected=expected,
+        audit_head_seq=head.seq,
+        audit_head_hash=head.hash,
+        actor=actor,
+        via=via,
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def seal(
+    export_id: str,
+    *,
+    sha256: str,
+    size: int,
+    records: int,
+    claim_ids: Iterable[int],
+    file_name: str | None = None,
+) -> dict[str, Any]:
+    """Record the finished export's hash, size and count; audit it; send ``export_finished``.
+
+    Runs in the caller's transaction (the caller commits). The UPDATE only takes a manifest not
+    sealed yet, so a manifest is sealed once.
+    """
+    updated = db.session.execute(
+        sa.update(ExportManifest)
+        .where(ExportManifest.uuid == export_id, ExportManifest.finished_at.is_(None))
+        .values(sha256=sha256, bytes=size, records=records, finished_at=utcnow(), file_name=file_name)
+        .execution_options(synchronize_session=False)
+    )
+    if updated.rowcount != 1:
+        raise NotFound(f"no unfinished export {export_id}")
+    row = db.session.scalar(sa.select(ExportManifest).where(ExportManifest.uuid == export_id))
+    db.session.refresh(row)
+    manifest = as_dict(row)
+    # Each claim's history shows every export that carried it.
+    audit.append_many(
+        {
+            "actor": row.actor,
+            "action": "claim.exported",
+            "subject_type": "claim",
+            "subject_id": claim_id,
+            "payload": {"export": export_id, "format": row.format},
+        }
+        for claim_id in claim_ids
+    )
+    audit.append(row.actor, "export.finished", "export", export_id, sealed_part(manifest))
+    signals.export_finished.send(manifest, actor=row.actor)
+    return manifest
+
+
+def find(export_id: str) -> ExportManifest:
+    row = db.session.scalar(sa.select(ExportManifest).where(ExportManifest.uuid == export_id))
+    if row is None:
+        raise NotFound(f"no export {export_id}")
+    return row
+
+
+def find_by_sha256(sha256: str) -> ExportManifest | None:
+    return db.session.scalar(
+        sa.select(ExportManifest).where(ExportManifest.sha256 == sha256).order_by(ExportManifest.id).limit(1)
+    )
