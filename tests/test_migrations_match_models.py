@@ -36,7 +36,12 @@ def test_models_and_migrations_agree(app):
     with app.app_context():
         with db.engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "compare_server_default": False}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": False,
+                    "include_object": _modelled,
+                },
             )
             differences = compare_metadata(context, db.metadata)
             if connection.dialect.name == "sqlite":
@@ -46,6 +51,12 @@ def test_models_and_migrations_agree(app):
         "the models and the migrations differ; write a migration (flask db migrate) or fix the "
         f"model:\n{described}"
     )
+
+
+def _modelled(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave out the claim search index (migration 0011): a virtual table, its shadow tables, a
+    tsvector table kept by triggers; SQLAlchemy models none of them."""
+    return not (type_ == "table" and name is not None and name.startswith("claim_search"))
 
 
 def _without_reflected_expressions(differences: list, metadata) -> list:

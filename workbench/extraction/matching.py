@@ -6,8 +6,9 @@ score. Similarity is the mean of two TF-IDF cosines (content words, and
 character 3- to 5-grams, which survive inflection and small rewordings),
 then two vetoes fact-checkers care about: the numbers must agree ("4.1
 percent" is not "5 percent") and so must negation ("rose" is not "did not
-rise"); names that differ halve the score. Candidates come from an inverted index, so a new claim is compared
-only with known claims sharing a rare-enough word.
+rise"); names that differ halve the score. Candidates come from an inverted index
+(find_matches, a few thousand known claims) or from the database's search index
+(rerank, any number), so a new claim is compared only with a few known claims.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 DEFAULT_THRESHOLD = 0.5
 # Different names ("Lukaku won the award" vs "Harry Kane won the award"):
@@ -131,8 +135,59 @@ class _Doc:
         self.negations = _negations(norm)
 
 
-def _vector(counts: Counter[str], idf: dict[str, float], default: float) -> dict[str, float]:
-    vec = {t: (1.0 + math.log(c)) * idf.get(t, default) for t, c in counts.items()}
+class Frequencies:
+    """Document frequencies of words and character n-grams over a set of known claims.
+
+    ``docs`` is how many claims the counts stand for: a sample of a large archive counts
+    each sampled claim ``docs / sampled`` times, so the IDF estimated from it stays close
+    to the archive's own without reading the archive.
+    """
+
+    __slots__ = ("docs", "sampled", "words", "chars")
+
+    def __init__(self, docs: int, sampled: int, words: Counter[str], chars: Counter[str]):
+        self.docs = docs
+        self.sampled = sampled
+        self.words = words
+        self.chars = chars
+
+
+def frequencies(texts: Sequence[str], docs: int | None = None) -> Frequencies:
+    """Count the documents each term of texts appears in; docs is the size of the whole set."""
+    return _frequencies([_Doc(t) for t in texts], docs)
+
+
+def _frequencies(parsed: Sequence[_Doc], docs: int | None = None) -> Frequencies:
+    words: Counter[str] = Counter()
+    chars: Counter[str] = Counter()
+    for d in parsed:
+        words.update(d.words.keys())
+        chars.update(d.chars.keys())
+    return Frequencies(len(parsed) if docs is None else max(docs, len(parsed)), len(parsed), words, chars)
+
+
+class _Idf:
+    """IDF of a term over the known claims (as counted by a background) plus the new texts."""
+
+    __slots__ = ("background", "new", "docs", "scale", "cache")
+
+    def __init__(self, background: Counter[str], new: Counter[str], frequencies: Frequencies, extra: int):
+        self.background = background
+        self.new = new
+        self.scale = frequencies.docs / frequencies.sampled if frequencies.sampled else 1.0
+        self.docs = frequencies.docs + extra
+        self.cache: dict[str, float] = {}
+
+    def __call__(self, term: str) -> float:
+        value = self.cache.get(term)
+        if value is None:
+            df = self.background.get(term, 0) * self.scale + self.new.get(term, 0)
+            value = self.cache[term] = math.log((1 + self.docs) / (1 + df)) + 1.0
+        return value
+
+
+def _vector(counts: Counter[str], idf: _Idf) -> dict[str, float]:
+    vec = {t: (1.0 + math.log(c)) * idf(t) for t, c in counts.items()}
     norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
     return {t: v / norm for t, v in vec.items()}
 
@@ -143,12 +198,12 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(v * b.get(t, 0.0) for t, v in a.items())
 
 
-def _idf(docs: Sequence[Counter[str]]) -> tuple[dict[str, float], float]:
-    df: Counter[str] = Counter()
-    for d in docs:
-        df.update(d.keys())
-    n = len(docs)
-    return {t: math.log((1 + n) / (1 + c)) + 1.0 for t, c in df.items()}, math.log(1 + n) + 1.0
+def _idfs(new_docs: Sequence[_Doc], background: Frequencies) -> tuple[_Idf, _Idf]:
+    new = _frequencies(new_docs)
+    return (
+        _Idf(background.words, new.words, background, len(new_docs)),
+        _Idf(background.chars, new.chars, background, len(new_docs)),
+    )
 
 
 def similarity(a: str, b: str) -> float:
@@ -176,33 +231,84 @@ def find_matches(
     *,
     top_k: int = 3,
 ) -> list[list[tuple[Hashable, float]]]:
-    """Return, for each new text, up to top_k (key, score) of known claims scoring at least threshold."""
+    """Return, for each new text, up to top_k (key, score) of known claims scoring at least threshold.
+
+    Every known claim is read: for a few thousand at most. An archive is searched by the
+    database's index and the few candidates it returns are scored with :func:`rerank`.
+    """
     new_docs = [_Doc(t) for t in new_texts]
     old_docs = [_Doc(t) for _, t in known]
-    everything = new_docs + old_docs
-    word_idf, word_default = _idf([d.words for d in everything])
-    char_idf, char_default = _idf([d.chars for d in everything])
-    old_vecs = [
-        (_vector(d.words, word_idf, word_default), _vector(d.chars, char_idf, char_default)) for d in old_docs
-    ]
+    word_idf, _ = _idfs(new_docs, _frequencies(old_docs))
     index: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(old_docs):
         for w in d.words:
             index[w].append(i)
-    out: list[list[tuple[Hashable, float]]] = []
+    candidates = []
     for d in new_docs:
-        words = _vector(d.words, word_idf, word_default)
-        chars = _vector(d.chars, char_idf, char_default)
         # Candidates: known claims sharing a word, rarest words first.
         hits: Counter[int] = Counter()
-        for w in sorted(d.words, key=lambda w: -word_idf.get(w, word_default)):
+        for w in sorted(d.words, key=lambda w: -word_idf(w)):
             for i in index.get(w, ()):
                 hits[i] += 1
+        candidates.append([i for i, _ in hits.most_common(_MAX_CANDIDATES)])
+    keys = [k for k, _ in known]
+    return _score(new_docs, old_docs, keys, candidates, _frequencies(old_docs), threshold, top_k)
+
+
+def rerank(
+    new_texts: Sequence[str],
+    candidates: Sequence[Sequence[tuple[K, str]]],
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    background: Frequencies | None = None,
+    top_k: int = 3,
+) -> list[list[tuple[K, float]]]:
+    """Score each new text against its own candidates only (found by a search index).
+
+    background: the document frequencies of the archive the candidates come from (or of a
+    sample of it); without one, the candidates themselves are the archive.
+    """
+    keys: list[K] = []
+    texts: list[str] = []
+    position: dict[K, int] = {}
+    lists = []
+    for found in candidates:
+        mine = []
+        for key, text in found:
+            if key not in position:
+                position[key] = len(keys)
+                keys.append(key)
+                texts.append(text)
+            mine.append(position[key])
+        lists.append(mine)
+    old_docs = [_Doc(t) for t in texts]
+    new_docs = [_Doc(t) for t in new_texts]
+    freq = _frequencies(old_docs) if background is None else background
+    return _score(new_docs, old_docs, keys, lists, freq, threshold, top_k)
+
+
+def _score(
+    new_docs: Sequence[_Doc],
+    old_docs: Sequence[_Doc],
+    keys: Sequence[K],
+    candidates: Sequence[Sequence[int]],
+    background: Frequencies,
+    threshold: float,
+    top_k: int,
+) -> list[list[tuple[K, float]]]:
+    word_idf, char_idf = _idfs(new_docs, background)
+    old_vecs: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+    out: list[list[tuple[K, float]]] = []
+    for d, mine in zip(new_docs, candidates, strict=True):
+        words = _vector(d.words, word_idf)
+        chars = _vector(d.chars, char_idf)
         scored = []
-        for i, _ in hits.most_common(_MAX_CANDIDATES):
+        for i in mine:
+            if i not in old_vecs:
+                old_vecs[i] = (_vector(old_docs[i].words, word_idf), _vector(old_docs[i].chars, char_idf))
             value = _combine(_cosine(words, old_vecs[i][0]), _cosine(chars, old_vecs[i][1]), d, old_docs[i])
             if value > 0 and value >= threshold:
-                scored.append((known[i][0], round(value, 4)))
+                scored.append((keys[i], round(value, 4)))
         scored.sort(key=lambda x: -x[1])
         out.append(scored[:top_k])
     return out

@@ -1,52 +1,112 @@
-"""Link new claims to claims verified earlier (any article) that they repeat or paraphrase."""
+"""Link new claims to claims verified earlier (any article) that they repeat or paraphrase.
+
+Both ways: an ingested claim is linked to the verified claims it repeats (link_matches), and a
+claim verified now to the claims already waiting that repeat it (link_waiting, on the
+``verdict_published`` signal). This module is imported at app start (the API's claims and
+review views import it), which connects the receiver.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.dialects import postgresql, sqlite
 
 from workbench import audit
 from workbench.db import db
-from workbench.extraction.matching import find_matches
+from workbench.extraction.matching import DEFAULT_THRESHOLD, rerank
+from workbench.matching import search
 from workbench.models import Article, Claim, ClaimMatch, ClaimStatus
+from workbench.models.base import utcnow
 from workbench.models.verdict import newest_versions
+from workbench.signals import verdict_published
 
 METHOD = "workbench.extraction.matching"
-
-
-def verified_claims(exclude_article_id: int | None = None) -> list[tuple[int, str]]:
-    """Every verified claim as (id, text): what a new claim may repeat."""
-    stmt = sa.select(Claim.id, Claim.text).where(Claim.status == ClaimStatus.VERIFIED)
-    if exclude_article_id is not None:
-        stmt = stmt.where(Claim.article_id != exclude_article_id)
-    return [(row.id, row.text) for row in db.session.execute(stmt)]
+# Claims that a newly verified claim may answer: any not verified or rejected yet.
+WAITING = tuple(s for s in ClaimStatus.ALL if s not in (ClaimStatus.VERIFIED, ClaimStatus.REJECTED))
+# A claim verified today may answer many waiting repeats; link at most this many at once.
+WAITING_LIMIT = 50
 
 
 def link_matches(claims: list[Claim], *, actor: str, threshold: float) -> list[ClaimMatch]:
-    """Find, store and audit the matches of new claims against verified ones."""
+    """Find, store and audit the matches of new claims against verified ones.
+
+    The database's search index picks a few candidates per claim (workbench.matching.search);
+    the matcher scores them with IDF estimated on the verified archive.
+    """
     if not claims:
         return []
-    known = verified_claims(exclude_article_id=claims[0].article_id)
-    if not known:
+    texts = [c.text for c in claims]
+    found = search.candidates(texts, statuses=[ClaimStatus.VERIFIED], exclude_article_id=claims[0].article_id)
+    if not any(found):
         return []
-    found = find_matches([c.text for c in claims], known, threshold)
-    rows = []
-    for claim, matches in zip(claims, found, strict=True):
-        for matched_id, score in matches:
-            rows.append(
-                ClaimMatch(
-                    claim_id=claim.id,
-                    matched_claim_id=int(matched_id),
-                    score=round(float(score), 4),
-                    threshold=threshold,
-                    method=METHOD,
-                )
-            )
-    if not rows:
+    scored = rerank(texts, found, threshold, background=search.background(ClaimStatus.VERIFIED))
+    pairs = [
+        (claim.id, matched, score)
+        for claim, matches in zip(claims, scored, strict=True)
+        for matched, score in matches
+    ]
+    return _store(pairs, actor=actor, threshold=threshold)
+
+
+def link_waiting(claim: Claim, *, actor: str, threshold: float) -> list[ClaimMatch]:
+    """Link the claims still waiting (not verified, any other article) that repeat a claim verified now."""
+    found = search.candidates(
+        [claim.text],
+        statuses=WAITING,
+        exclude_article_id=claim.article_id,
+        exclude_claim_ids=[claim.id],
+        limit=WAITING_LIMIT,
+    )
+    if not found[0]:
         return []
-    db.session.add_all(rows)
-    db.session.flush()
+    scored = rerank(
+        [claim.text],
+        found,
+        threshold,
+        background=search.background(ClaimStatus.VERIFIED),
+        top_k=WAITING_LIMIT,
+    )
+    return _store(
+        [(waiting, claim.id, score) for waiting, score in scored[0]], actor=actor, threshold=threshold
+    )
+
+
+def _store(pairs: list[tuple[int, int, float]], *, actor: str, threshold: float) -> list[ClaimMatch]:
+    """Insert the links not stored yet and audit those only: safe when two requests link at once.
+
+    The unique pair (claim, matched claim) decides: INSERT ... ON CONFLICT DO NOTHING RETURNING
+    tells which rows this transaction added, on PostgreSQL and SQLite alike.
+    """
+    if not pairs:
+        return []
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(ClaimMatch)
+        .values(
+            [
+                {
+                    "claim_id": claim_id,
+                    "matched_claim_id": matched_id,
+                    "score": round(float(score), 4),
+                    "threshold": threshold,
+                    "method": METHOD,
+                    "created_at": utcnow(),
+                }
+                for claim_id, matched_id, score in pairs
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["claim_id", "matched_claim_id"])
+        .returning(ClaimMatch.id)
+    )
+    ids = list(db.session.scalars(statement))
+    if not ids:
+        return []
+    rows = list(
+        db.session.scalars(sa.select(ClaimMatch).where(ClaimMatch.id.in_(ids)).order_by(ClaimMatch.id))
+    )
     audit.append_many(
         {
             "actor": actor,
@@ -63,6 +123,14 @@ def link_matches(claims: list[Claim], *, actor: str, threshold: float) -> list[C
         for m in rows
     )
     return rows
+
+
+@verdict_published.connect
+def _link_waiting_on_publish(sender: Claim, **kwargs: Any) -> None:
+    """Receive verdict_published (inside the publishing transaction): link the waiting repeats."""
+    configured = current_app.config.get("MATCH_THRESHOLD") if has_app_context() else None
+    threshold = DEFAULT_THRESHOLD if configured is None else float(configured)
+    link_waiting(sender, actor=str(kwargs.get("actor") or "system"), threshold=threshold)
 
 
 def earlier_verdicts(claim_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

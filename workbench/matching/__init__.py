@@ -1,0 +1,1 @@
+"""Claim matching against an archive: candidates from the database's search index."""

@@ -1,0 +1,192 @@
+"""Find the few claims that may repeat a text, with the database's search index (migration 0011).
+
+PostgreSQL: full-text search on ``claim_search.terms`` (a GIN index). Only the query's rarer
+lexemes select candidates (ANALYZE's most-common-element statistics say which are common), so
+a lookup reads short posting lists however large the archive is. SQLite: FTS5, ranked by bm25.
+Either way the database returns at most ``limit`` candidates per text, best first; the matcher
+scores them (workbench.extraction.matching.rerank).
+
+The IDF the scores need comes from :func:`background`: every known claim while there are few,
+then a sample of them, cached for a while, so memory stays flat as the archive grows.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from workbench.db import db
+from workbench.extraction.matching import Frequencies, frequencies
+
+CANDIDATES = 20
+# A lexeme in more than this share of all claims selects too many rows to rank; rarer ones
+# (names, numbers, topic words) are what a repeated claim shares anyway.
+COMMON_SHARE = 0.005
+MAX_QUERY_TERMS = 8
+# Up to this many known claims the IDF is exact (all are read); above, a sample this size.
+SAMPLE = 1000
+SAMPLE_SECONDS = 300.0
+
+_WORD = re.compile(r"[^\W_]+")
+_STOP = frozenset(
+    """a an the of to in on at for by with from and or but as is are was were be been being it its this that
+    these those he she they his her their them him we our us i my you your has have had do does did will
+    would shall should can could may might must than then there here which who whom whose what when where
+    why how also just so such very into over about after before said says say told according added""".split()
+)
+
+_lock = threading.Lock()
+_stats_cache: dict[str, tuple[float, dict[str, float]]] = {}
+_background_cache: dict[str, tuple[float, Frequencies]] = {}
+
+
+def candidates(
+    texts: Sequence[str],
+    *,
+    statuses: Sequence[str],
+    exclude_article_id: int | None = None,
+    exclude_claim_ids: Sequence[int] = (),
+    limit: int = CANDIDATES,
+) -> list[list[tuple[int, str]]]:
+    """Return, per text, up to limit (claim id, text) of claims in statuses sharing its rarer words."""
+    if not texts:
+        return []
+    params = {
+        "statuses": list(statuses),
+        "article": -1 if exclude_article_id is None else exclude_article_id,
+        "excluded": list(exclude_claim_ids) or [-1],
+        "limit": limit,
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _postgres(list(texts), params)
+    return _sqlite(list(texts), params)
+
+
+def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[int, str]]]:
+    lexemes = db.session.execute(
+        sa.text(
+            "SELECT q.i, tsvector_to_array(to_tsvector('english', q.t)) FROM "
+            "unnest(CAST(:texts AS text[])) WITH ORDINALITY AS q(t, i)"
+        ),
+        {"texts": texts},
+    ).all()
+    share = _common_lexemes()
+    queries: dict[int, str] = {}
+    for i, found in lexemes:
+        ranked = sorted(found, key=lambda lex: (share.get(lex, 0.0), lex))
+        chosen = [lex for lex in ranked if share.get(lex, 0.0) <= COMMON_SHARE][:MAX_QUERY_TERMS] or ranked[
+            :2
+        ]
+        if chosen:
+            queries[int(i) - 1] = " | ".join(_quote_lexeme(lex) for lex in chosen)
+    out: list[list[tuple[int, str]]] = [[] for _ in texts]
+    if not queries:
+        return out
+    order = sorted(queries)
+    rows = db.session.execute(
+        sa.text(
+            """
+            SELECT q.i, c.id, c.text
+            FROM unnest(CAST(:queries AS text[])) WITH ORDINALITY AS q(query, i)
+            CROSS JOIN LATERAL (
+                SELECT c.id, c.text
+                FROM claim_search s JOIN claims c ON c.id = s.claim_id
+                WHERE s.terms @@ CAST(q.query AS tsquery)
+                  AND c.status = ANY(CAST(:statuses AS text[]))
+                  AND c.article_id <> :article
+                  AND c.id <> ALL(CAST(:excluded AS integer[]))
+                ORDER BY ts_rank(s.terms, CAST(q.query AS tsquery)) DESC, c.id
+                LIMIT :limit
+            ) c
+            ORDER BY q.i
+            """
+        ),
+        {**params, "queries": [queries[i] for i in order]},
+    )
+    for i, claim_id, text in rows:
+        out[order[int(i) - 1]].append((int(claim_id), str(text)))
+    return out
+
+
+def _quote_lexeme(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _common_lexemes() -> dict[str, float]:
+    """Return the share of claims holding each common lexeme, from ANALYZE's statistics."""
+    key = str(db.engine.url)
+    now = time.monotonic()
+    cached = _stats_cache.get(key)
+    if cached and now - cached[0] < SAMPLE_SECONDS:
+        return cached[1]
+    row = db.session.execute(
+        sa.text(
+            "SELECT CAST(CAST(most_common_elems AS text) AS text[]), most_common_elem_freqs FROM pg_stats "
+            "WHERE tablename = 'claim_search' AND attname = 'terms' AND schemaname = current_schema()"
+        )
+    ).first()
+    share = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+    with _lock:
+        _stats_cache[key] = (now, share)
+    return share
+
+
+def _sqlite(texts: list[str], params: dict[str, object]) -> list[list[tuple[int, str]]]:
+    statement = sa.text(
+        """
+        SELECT c.id, c.text FROM claim_search JOIN claims c ON c.id = claim_search.rowid
+        WHERE claim_search MATCH :query AND c.status IN :statuses AND c.article_id != :article
+          AND c.id NOT IN :excluded
+        ORDER BY claim_search.rank, c.id LIMIT :limit
+        """
+    ).bindparams(sa.bindparam("statuses", expanding=True), sa.bindparam("excluded", expanding=True))
+    out: list[list[tuple[int, str]]] = []
+    for text in texts:
+        words = list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in _STOP))
+        if not words:
+            out.append([])
+            continue
+        query = " OR ".join(f'"{w}"' for w in words[: MAX_QUERY_TERMS * 2])
+        rows = db.session.execute(statement, {**params, "query": query})
+        out.append([(int(i), str(t)) for i, t in rows])
+    return out
+
+
+def background(status: str) -> Frequencies:
+    """Return the document frequencies of the claims in status: exact while few, else a cached sample."""
+    key = f"{db.engine.url}|{status}"
+    now = time.monotonic()
+    cached = _background_cache.get(key)
+    if cached and cached[1].docs > SAMPLE and now - cached[0] < SAMPLE_SECONDS:
+        return cached[1]
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(_claims).where(_claims.c.status == status)
+    )
+    total = int(total or 0)
+    if total <= SAMPLE:
+        texts = list(db.session.scalars(sa.select(_claims.c.text).where(_claims.c.status == status)))
+        return frequencies(texts)
+    texts = _sample(status)
+    found = frequencies(texts, docs=total)
+    with _lock:
+        _background_cache[key] = (now, found)
+    return found
+
+
+def _sample(status: str) -> list[str]:
+    """Read SAMPLE claims in status from a random point of the id range (primary-key range scans)."""
+    low, high = db.session.execute(sa.select(sa.func.min(_claims.c.id), sa.func.max(_claims.c.id))).one()
+    start = random.randint(int(low), int(high))
+    query = sa.select(_claims.c.text).where(_claims.c.status == status).order_by(_claims.c.id).limit(SAMPLE)
+    texts = list(db.session.scalars(query.where(_claims.c.id >= start)))
+    if len(texts) < SAMPLE:
+        texts += db.session.scalars(query.where(_claims.c.id < start).limit(SAMPLE - len(texts)))
+    return texts
+
+
+_claims = sa.table("claims", sa.column("id", sa.Integer), sa.column("text", sa.Text), sa.column("status"))
