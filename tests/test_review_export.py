@@ -89,12 +89,18 @@ def test_export_filters_and_bad_parameters(client, reviewer, annotated):
     assert client.get(url + "?since=last-week", headers=reviewer.headers).status_code == 422
 
 
-def test_each_export_appears_in_the_claims_history(client, reviewer, annotated):
+def test_each_finished_export_is_listed_for_the_claims_it_carried(client, reviewer, annotated):
+    from workbench.export.manifest import exports_of_claim
+
     verify(client, reviewer, annotated)
-    client.get("/api/v1/exports/verified-claims?format=csv", headers=reviewer.headers).get_data()
-    events = client.get(f"/api/v1/claims/{annotated.id}/history", headers=reviewer.headers).json["events"]
-    exported = [e for e in events if e["action"] == "claim.exported"]
-    assert len(exported) == 1 and exported[0]["payload"]["format"] == "csv"
+    other = next(c for c in make_article().claims if c.checkworthy)
+    response = client.get("/api/v1/exports/verified-claims?format=csv", headers=reviewer.headers)
+    response.get_data()
+    unread = client.get("/api/v1/exports/verified-claims?format=json", headers=reviewer.headers)
+    unread.close()  # a reader that stopped: never sealed, carries nothing
+    exports = exports_of_claim(annotated.id)
+    assert [e["id"] for e in exports] == [response.headers["X-Export-Id"]]
+    assert exports[0]["format"] == "csv" and exports_of_claim(other.id) == []
 
 
 def test_cli_export_writes_a_file(runner, client, reviewer, annotated, tmp_path):

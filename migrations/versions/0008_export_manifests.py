@@ -32,6 +32,7 @@ def upgrade():
         sa.Column("via", sa.String(length=20), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claim_ranges", sa.JSON(), nullable=True),
         sa.Column("file_name", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_export_manifests")),
         sa.UniqueConstraint("uuid", name=op.f("uq_export_manifests_uuid")),

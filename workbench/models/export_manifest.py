@@ -36,5 +36,8 @@ class ExportManifest(db.Model):
     via: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Which claims it held, as runs of ids [[first, last], ...]: each claim's history lists the
+    # exports that carried it without an audit event per claim per export.
+    claim_ranges: Mapped[list | None] = mapped_column(sa.JSON)
     # An export run as a job keeps its file in the instance folder, under this name.
     file_name: Mapped[str | None] = mapped_column(sa.String(200))
