@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, pre_load, validate
 
 from workbench.config import RATINGS
+from workbench.models import ROLES
 from workbench.models.base import iso
 from workbench.validation import MAX_INT
 
@@ -312,3 +313,224 @@ class ReviewActionSchema(Schema):
     evidence = fields.List(
         fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=50)
     )
+
+
+# --- what the views add to a claim ----------------------------------------------------------------
+
+
+class AgreementDetailSchema(Schema):
+    """How a claim's current annotations agree."""
+
+    kind = fields.Str(allow_none=True, metadata={"description": "unanimous, majority, split, or null"})
+    votes = fields.Dict(keys=fields.Str(), values=fields.Int())
+    leading = fields.Str(allow_none=True)
+    annotators = fields.Int()
+
+
+class EarlierArticleSchema(Schema):
+    id = fields.Int()
+    title = fields.Str(allow_none=True)
+    url = fields.Str(allow_none=True)
+
+
+class EarlierVerdictRatingSchema(Schema):
+    rating = fields.Str(allow_none=True)
+    decision = fields.Str()
+    version = fields.Int()
+    rationale = fields.Str(allow_none=True)
+
+
+class EarlierVerdictSchema(Schema):
+    """An earlier verified claim this one matches, with its current verdict."""
+
+    claim_id = fields.Int()
+    claim_uuid = fields.Str()
+    text = fields.Str()
+    score = fields.Float()
+    article = fields.Nested(EarlierArticleSchema)
+    status = fields.Str()
+    verdict = fields.Nested(EarlierVerdictRatingSchema, allow_none=True)
+
+
+class ClaimViewSchema(ClaimDetailSchema):
+    """A claim as reviewers and admins see it, with its article, agreement and earlier verdicts."""
+
+    article = fields.Nested(ArticleSchema)
+    agreement_detail = fields.Nested(AgreementDetailSchema)
+    earlier_verdicts = fields.List(fields.Nested(EarlierVerdictSchema))
+
+
+class BlindClaimViewSchema(BlindClaimSchema):
+    """A claim as an annotator sees it: their own annotations only (set by the view), its article."""
+
+    link = fields.Nested(LinkSchema, allow_none=True)
+    annotations = fields.List(fields.Nested(BlindAnnotationSchema))
+    article = fields.Nested(ArticleSchema)
+
+
+class HistoryEventSchema(Schema):
+    seq = fields.Int()
+    at = UTCDateTime()
+    actor = fields.Str()
+    action = fields.Str()
+    payload = fields.Dict()
+    hash = fields.Str()
+
+
+class ClaimHistorySchema(Schema):
+    """A claim's whole timeline from the audit chain, oldest first."""
+
+    claim_id = fields.Int()
+    events = fields.List(fields.Nested(HistoryEventSchema))
+
+
+# --- the reviewer's queue and agreement ----------------------------------------------------------
+
+
+class QueueArgs(PageArgs):
+    article_id = query_id()
+    rating = fields.Str(load_default=None, validate=validate.OneOf(RATINGS))
+    annotator = fields.Str(
+        load_default=None,
+        validate=validate.Length(max=320),
+        metadata={"description": "A Label Studio user id or an email"},
+    )
+    status = fields.Str(load_default=None, validate=validate.OneOf(("annotated", "in_review")))
+
+
+class QueueAnnotationSchema(AnnotationSchema):
+    class Meta:
+        exclude = ("result",)
+
+
+class QueueItemSchema(ClaimSchema):
+    annotations = fields.List(fields.Nested(QueueAnnotationSchema))
+    agreement_detail = fields.Nested(AgreementDetailSchema)
+    earlier_verdicts = fields.List(fields.Nested(EarlierVerdictSchema))
+
+
+class QueuePageSchema(page_of(QueueItemSchema, "QueueItemPage")):  # type: ignore[misc]
+    overlap = fields.Int(required=True, metadata={"description": "Annotations a claim needs"})
+
+
+class AgreementArgs(QuerySchema):
+    article_id = query_id()
+
+
+class AnnotatorAgreementSchema(Schema):
+    annotator_ls_id = fields.Int()
+    email = fields.Str(allow_none=True)
+    claims = fields.Int()
+    claims_shared = fields.Int()
+    alpha_nominal = fields.Float(allow_none=True)
+    alpha_ordinal = fields.Float(allow_none=True)
+    agreement_rate = fields.Float(allow_none=True)
+
+
+class AgreementReportSchema(Schema):
+    """Krippendorff's alpha for the project (or one article) and for each annotator."""
+
+    claims_with_votes = fields.Int()
+    claims_shared = fields.Int()
+    alpha_nominal = fields.Float(allow_none=True)
+    alpha_ordinal = fields.Float(allow_none=True)
+    claims_by_agreement = fields.Dict(keys=fields.Str(), values=fields.Int())
+    annotators = fields.List(fields.Nested(AnnotatorAgreementSchema))
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+
+class UserSchema(Schema):
+    """A user and their role (never their token)."""
+
+    id = fields.Int()
+    email = fields.Str()
+    name = fields.Str()
+    role = fields.Str()
+    active = fields.Bool()
+    label_studio_user_id = fields.Int(allow_none=True)
+    has_password = fields.Function(lambda user: user.password_hash is not None)
+
+
+class CreatedUserSchema(UserSchema):
+    token = fields.Str(metadata={"description": "The API token, shown this once (stored hashed)"})
+
+
+UserPageSchema = page_of(UserSchema, "UserPage")
+
+
+class UserInputSchema(Schema):
+    """A user to create; the rules every door shares (lengths, the address, duplicates) are
+    checked by ``workbench.auth.create_user``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    email = fields.Str(required=True, metadata={"description": "At most 320 characters"})
+    role = fields.Str(required=True, validate=validate.OneOf(ROLES))
+    name = fields.Str(load_default="", metadata={"description": "At most 200 characters"})
+
+
+# --- the webhook, jobs and the audit chain -------------------------------------------------------
+
+
+class WebhookEventArgs(PageArgs):
+    status = fields.Str(
+        load_default=None,
+        validate=validate.Length(max=20),
+        metadata={"description": "Only deliveries in this state (e.g. unplaced, placed, malformed)"},
+    )
+
+
+class WebhookEventSchema(Schema):
+    """A kept delivery of Label Studio's webhook."""
+
+    id = fields.Int()
+    received_at = UTCDateTime()
+    placed_at = UTCDateTime(allow_none=True)
+    action = fields.Str(allow_none=True)
+    status = fields.Str()
+    detail = fields.Str(allow_none=True)
+    annotation_id = fields.Int(allow_none=True)
+    body = fields.Str()
+    body_length = fields.Int(allow_none=True)
+    body_sha256 = fields.Str(allow_none=True)
+    body_stored_as = fields.Str()
+
+
+WebhookEventPageSchema = page_of(WebhookEventSchema, "WebhookEventPage")
+
+
+class WebhookReceiptSchema(Schema):
+    event_id = fields.Int(allow_none=True)
+    status = fields.Str()
+    detail = fields.Str(allow_none=True)
+
+
+class JobSchema(Schema):
+    """A job started (inline: already finished, with its result) or queued for an RQ worker."""
+
+    id = fields.Str(allow_none=True)
+    mode = fields.Str(metadata={"description": "inline or rq"})
+    status = fields.Str()
+    result = fields.Raw(allow_none=True)
+    error = fields.List(fields.Str())
+
+
+class AuditReportSchema(Schema):
+    ok = fields.Bool()
+    checked = fields.Int()
+    head_hash = fields.Str()
+    first_broken_seq = fields.Int(allow_none=True)
+    reason = fields.Str(allow_none=True)
+
+
+class WebhookRefusalSchema(Schema):
+    """The one error shape, with the id the refused delivery was kept under."""
+
+    code = fields.Str(required=True)
+    status = fields.Int(required=True)
+    message = fields.Str(required=True)
+    errors = fields.Dict(required=True)
+    event_id = fields.Int(allow_none=True)

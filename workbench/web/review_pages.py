@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from workbench import audit
-from workbench.api.claims import _load as _load_like_the_api
 from workbench.api.common import int_arg
+from workbench.api.common import load as _load_like_the_api
 from workbench.config import RATINGS
 from workbench.db import db
 from workbench.errors import ValidationError, WorkbenchError
