@@ -172,6 +172,7 @@ from workbench.cli import (  # noqa: E402,F401
     export_cmd,
     labelstudio_cmd,
     model_cmd,
+    outbound_cmd,
     users_cmd,
     worker_cmd,
 )

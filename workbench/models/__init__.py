@@ -6,6 +6,7 @@ from workbench.models.audit import AuditEvent, AuditHead
 from workbench.models.claim import Claim, ClaimMatch, ClaimStatus, LabelStudioLink
 from workbench.models.export_manifest import ExportManifest
 from workbench.models.job_lock import JobLock
+from workbench.models.outbound import OutboundAttempt, OutboundDelivery, OutboundEndpoint, OutboundEvent
 from workbench.models.user import ROLES, LabelStudioUser, PasswordLink, SignInAttempt, User
 from workbench.models.verdict import Verdict
 
@@ -22,6 +23,10 @@ __all__ = [
     "JobLock",
     "LabelStudioLink",
     "LabelStudioUser",
+    "OutboundAttempt",
+    "OutboundDelivery",
+    "OutboundEndpoint",
+    "OutboundEvent",
     "PasswordLink",
     "SignInAttempt",
     "User",

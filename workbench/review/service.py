@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from workbench import audit
+from workbench import audit, signals
 from workbench.audit.rows import attest
 from workbench.db import db
 from workbench.errors import Conflict, NotFound, ValidationError
@@ -340,6 +340,11 @@ def decide(claim_id: int, reviewer: User, data: dict[str, Any], *, send_back_hoo
             "rows": attest(verdict, claim),
         },
     )
+    # In this transaction, so what subscribers write (the outbound outbox) lands with the verdict.
+    if action == "publish":
+        signals.verdict_published.send(claim, verdict=verdict, actor=reviewer.email)
+    elif action == "reopen":
+        signals.verdict_reopened.send(claim, verdict=verdict, actor=reviewer.email)
     return verdict
 
 
