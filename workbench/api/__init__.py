@@ -63,5 +63,8 @@ def init_app(app: Flask) -> WorkbenchApi:
         api.register_blueprint(blp, url_prefix=API_PREFIX)
     if bp.deferred_functions:
         app.register_blueprint(bp)
+    from workbench.api.docs import docs_bp
+
+    app.register_blueprint(docs_bp)
     app.extensions["workbench-api"] = api
     return api
