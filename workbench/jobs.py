@@ -131,7 +131,7 @@ def enqueue(name: str, *, on_progress: Progress | None = None, **kwargs: Any) ->
         if name in LOCKED:
             locks.release(name, job_id)
         raise
-    return {"id": job.id, "mode": "rq", "status": job.get_status(), "result": None}
+    return {"id": job.id, "mode": "rq", "status": _status_name(job), "result": None}
 
 
 def enqueue_parts(
@@ -214,6 +214,13 @@ def _part_results(part_ids: list[str], connection: Any) -> list[dict[str, Any]]:
     return results
 
 
+def _status_name(job: Any) -> str | None:
+    """RQ's status as its plain name (``queued``, ``started``, ``finished``…): RQ 2 returns an
+    enum whose ``str()`` is ``JobStatus.FINISHED``."""
+    value = job.get_status()
+    return getattr(value, "value", value)
+
+
 def _error_line(job: Any) -> str:
     latest = job.latest_result()
     lines = (latest.exc_string or "").strip().splitlines() if latest is not None else []
@@ -236,7 +243,7 @@ def status(job_id: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": job.id,
         "mode": "rq",
-        "status": job.get_status(),
+        "status": _status_name(job),
         "result": job.return_value(),
         "progress": job.meta.get("progress"),
     }
