@@ -72,3 +72,34 @@ def test_an_html_file_is_reduced_to_its_article(client, admin):
 def test_only_admins_may_ingest(client, reviewer):
     sign_in(client, reviewer)
     assert client.get("/articles/new").status_code == 403
+
+
+def test_a_page_fetched_by_url_is_ingested_with_its_metadata(app, client, admin):
+    from tests.ingest_pages import PageServer
+
+    app.config["INGEST_ALLOW_PRIVATE_URLS"] = "127.0.0.1/32"
+    pages = PageServer()
+    try:
+        sign_in(client, admin)
+        response = client.post(
+            "/articles/new",
+            data={"csrf": form_token(client), "text": "", "fetch_url": pages.url("/article.html")},
+        )
+    finally:
+        pages.close()
+    assert response.status_code == 302, response.get_data(as_text=True)
+    article = db.session.scalar(sa.select(Article))
+    assert (article.byline, article.url) == ("Mara Quill", "https://news.example.org/2023/port-budget")
+    assert article.title.startswith("Port budget") and article.ingested_via == "web"
+
+
+def test_a_private_url_is_refused_next_to_its_field_by_default(client, admin):
+    sign_in(client, admin)
+    response = client.post(
+        "/articles/new",
+        data={"csrf": form_token(client), "text": "", "fetch_url": "http://127.0.0.1:9/news"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="fetch_url-error"' in page and "http://127.0.0.1:9/news" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Article)) == 0

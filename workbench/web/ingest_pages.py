@@ -1,4 +1,4 @@
-"""Ingest in the browser: paste an article or upload a .txt or .html file."""
+"""Ingest in the browser: paste an article, upload a .txt or .html file, or fetch a page by URL."""
 
 from __future__ import annotations
 
@@ -10,6 +10,23 @@ from workbench.web import bp, login_required
 
 FIELDS = ("text", "title", "url", "publisher", "author", "published_at")
 UPLOADS = (".txt", ".html", ".htm")
+
+
+def _from_url(form: dict[str, str]) -> dict[str, str]:
+    """Fill the text and the metadata the user left blank from the page at ``fetch_url``."""
+    address = (request.form.get("fetch_url") or "").strip()
+    if not address:
+        return form
+    from workbench.ingest.fetch import page_fields
+
+    try:
+        page = page_fields(address, current_app.config)
+    except WorkbenchError as exc:
+        # The fetch's errors name "url"; on this form that is the fetch field.
+        exc.errors = {("fetch_url" if k == "url" else k): v for k, v in (exc.errors or {}).items()}
+        raise
+    filled = {k: v or "" for k, v in page.items()}
+    return {**filled, **{k: v for k, v in form.items() if v}, "text": page["text"]}
 
 
 def _from_upload(form: dict[str, str]) -> dict[str, str]:
@@ -44,10 +61,11 @@ def ingest_page():
     from workbench.ingest import ingest_raw
 
     form = {name: request.form.get(name, "") for name in FIELDS}
+    form["fetch_url"] = request.form.get("fetch_url", "")
     if request.method == "GET":
         return render_template("ingest.html", form=form, error=None, errors={})
     try:
-        data = _from_upload(form)
+        data = _from_upload(_from_url({k: v for k, v in form.items() if k != "fetch_url"}))
         raw = {k: v for k, v in data.items() if v != "" or k == "text"}
         article, created = ingest_raw(
             raw, current_app.config, actor=g.user.email, user_id=g.user.id, via="web", raw_input=raw
