@@ -86,7 +86,8 @@ def run(app: Flask, *, burst: bool = False) -> None:
     for thread in threads:
         thread.start()
     try:
-        worker.work(burst=burst)
+        # The scheduler runs jobs queued for later: outbound-event retries wait out their backoff.
+        worker.work(burst=burst, with_scheduler=True)
     finally:
         stop.set()
         for thread in threads:
