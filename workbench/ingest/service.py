@@ -120,11 +120,14 @@ def ingest_article(
 ) -> tuple[Article, bool]:
     """Store the article and its claims, or return the existing one; returns (article, created)."""
     digest = text_sha256(item.text)
+    # Extracted before the first query: on SQLite a writer's first query takes the write lock, so
+    # the CPU-heavy part runs outside it and concurrent ingests (two workers, two requests) overlap.
+    extracted_claims = extract_claims(item.text, threshold=threshold)
+    header = parse_header(item.text)
     existing = db.session.scalar(sa.select(Article).where(Article.text_sha256 == digest))
     if existing is not None:
         return existing, False
 
-    header = parse_header(item.text)
     article = Article(
         title=item.title or _clip(header.title, "title"),
         url=item.url,
@@ -151,7 +154,7 @@ def ingest_article(
         return existing, False
 
     claims = []
-    for extracted in extract_claims(item.text, threshold=threshold):
+    for extracted in extracted_claims:
         # Outbox: a check-worthy claim is queued in the transaction that creates it.
         status = ClaimStatus.QUEUED if extracted.checkworthy else ClaimStatus.EXTRACTED
         claims.append(
