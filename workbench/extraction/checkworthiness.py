@@ -12,7 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CLAIM_TYPES = ("statistic", "comparison", "event", "quote", "prediction", "opinion", "other")
+from .claim_types import CLAIM_TYPES as CLAIM_TYPES  # re-exported: the types a claim may have
+from .claim_types import classify
+
+# The types these rules gave before Full Fact's typology (rules-1.x); kept to
+# measure against (bench/claim_types.py) and mapped by claim_types.OLD_TO_NEW.
+LEGACY_CLAIM_TYPES = ("statistic", "comparison", "event", "quote", "prediction", "opinion", "other")
 _BASE = 0.2
 
 _NUMBER_WORDS = """one two three four five six seven eight nine ten eleven twelve twenty thirty
@@ -160,13 +165,24 @@ def entities(sentence: str) -> list[str]:
     return [w for w in _CAPITALISED.findall(sentence) if w not in _FUNCTION_CAPS]
 
 
-def score(sentence: str, *, is_quote: bool = False, speaker: str | None = None) -> Score:
-    """Return the check-worthiness of one sentence, in [0, 1], with reasons."""
+def _found(sentence: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for rule in RULES:
         m = rule.pattern.search(sentence)
         if m:
             found[rule.name] = m.group(0)
+    return found
+
+
+def score(
+    sentence: str, *, is_quote: bool = False, speaker: str | None = None, kind: str = "sentence"
+) -> Score:
+    """Return the check-worthiness of one sentence, in [0, 1], with reasons and its claim type.
+
+    The type is Full Fact's (claim_types.classify); kind is the segmenter's
+    (a caption, credit or label line is not a claim).
+    """
+    found = _found(sentence)
     # A money amount or percentage is also a number: do not count it twice.
     if "number" in found and ("money" in found or "percent" in found):
         del found["number"]
@@ -194,11 +210,19 @@ def score(sentence: str, *, is_quote: bool = False, speaker: str | None = None) 
         total -= 0.2
         reasons.append("very short")
     value = round(min(1.0, max(0.0, total)), 3)
-    return Score(value, _claim_type(found, is_quote), tuple(reasons))
+    return Score(value, classify(sentence, kind=kind), tuple(reasons))
 
 
-def _claim_type(found: dict[str, str], is_quote: bool) -> str:
-    """Pick the most specific type the features support."""
+def legacy_claim_type(sentence: str, *, is_quote: bool = False) -> str:
+    """Return the type the rules-1.x set gave (statistic, comparison, …): the baseline of the benchmark."""
+    found = _found(sentence)
+    if sentence.rstrip(" \"”’')").endswith("?"):
+        found["question"] = "?"
+    return _legacy_type(found, is_quote)
+
+
+def _legacy_type(found: dict[str, str], is_quote: bool) -> str:
+    """Pick the most specific old type the features support."""
     if "question" in found or "greeting" in found:
         return "other"
     numeric = found.keys() & {"number", "percent", "money"}

@@ -7,6 +7,7 @@ from typing import Any
 
 from .attribution import Attribution, SpeakerTracker, attribute_paragraph
 from .checkworthiness import score
+from .claim_types import NOT_A_CLAIM
 from .context import needs_rewrite, resolving_context
 from .header import ArticleHeader, dateline_end, parse_header
 from .model import shipped_model
@@ -120,14 +121,14 @@ def _claim(
     rewrite, resolving = False, ""
     reasons: tuple[str, ...]
     if is_header:
-        value, claim_type, reasons = 0.0, "other", ("header line (metadata, not a claim)",)
+        value, claim_type, reasons = 0.0, NOT_A_CLAIM, ("header line (metadata, not a claim)",)
         speaker, is_quote = None, False
     else:
         # The model scores; the reasons name what a fact-checker would recognise in the
         # sentence (reasons.py), and the transparent rules name the type.
         value = round(shipped_model().score(sentence), 4)
         reasons = reasons_in_words(sentence)
-        claim_type = score(sentence, is_quote=who.is_quote, speaker=who.speaker).claim_type
+        claim_type = score(sentence, is_quote=who.is_quote, speaker=who.speaker, kind=span.kind).claim_type
         speaker, is_quote = who.speaker, who.is_quote
         rewrite = needs_rewrite(sentence)
         resolving = resolving_context(sentence, earlier, who.speaker or person) if rewrite else ""
