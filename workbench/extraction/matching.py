@@ -304,6 +304,9 @@ def _score(
         chars = _vector(d.chars, char_idf)
         scored = []
         for i in mine:
+            old = old_docs[i]
+            if d.numbers != old.numbers or d.negations != old.negations:
+                continue  # vetoed by _combine whatever the cosines: skip the vectors
             if i not in old_vecs:
                 old_vecs[i] = (_vector(old_docs[i].words, word_idf), _vector(old_docs[i].chars, char_idf))
             value = _combine(_cosine(words, old_vecs[i][0]), _cosine(chars, old_vecs[i][1]), d, old_docs[i])

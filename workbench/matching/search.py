@@ -23,11 +23,11 @@ import sqlalchemy as sa
 from workbench.db import db
 from workbench.extraction.matching import Frequencies, frequencies
 
-CANDIDATES = 20
+CANDIDATES = 10
 # A lexeme in more than this share of all claims selects too many rows to rank; rarer ones
 # (names, numbers, topic words) are what a repeated claim shares anyway.
 COMMON_SHARE = 0.005
-MAX_QUERY_TERMS = 8
+MAX_QUERY_TERMS = 6
 # Up to this many known claims the IDF is exact (all are read); above, a sample this size.
 SAMPLE = 1000
 SAMPLE_SECONDS = 300.0
@@ -83,7 +83,7 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
             :2
         ]
         if chosen:
-            queries[int(i) - 1] = " | ".join(_quote_lexeme(lex) for lex in chosen)
+            queries[int(i) - 1] = _at_least_two([_quote_lexeme(lex) for lex in chosen], " & ", " | ")
     out: list[list[tuple[int, str]]] = [[] for _ in texts]
     if not queries:
         return out
@@ -92,15 +92,15 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
         sa.text(
             """
             SELECT q.i, c.id, c.text
-            FROM unnest(CAST(:queries AS text[])) WITH ORDINALITY AS q(query, i)
+            FROM unnest(CAST(:queries AS tsquery[])) WITH ORDINALITY AS q(query, i)
             CROSS JOIN LATERAL (
                 SELECT c.id, c.text
                 FROM claim_search s JOIN claims c ON c.id = s.claim_id
-                WHERE s.terms @@ CAST(q.query AS tsquery)
+                WHERE s.terms @@ q.query
                   AND c.status = ANY(CAST(:statuses AS text[]))
                   AND c.article_id <> :article
                   AND c.id <> ALL(CAST(:excluded AS integer[]))
-                ORDER BY ts_rank(s.terms, CAST(q.query AS tsquery)) DESC, c.id
+                ORDER BY ts_rank(s.terms, q.query) DESC, c.id
                 LIMIT :limit
             ) c
             ORDER BY q.i
@@ -111,6 +111,18 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
     for i, claim_id, text in rows:
         out[order[int(i) - 1]].append((int(claim_id), str(text)))
     return out
+
+
+def _at_least_two(terms: list[str], both: str, either: str) -> str:
+    """Return a query for claims holding at least two of terms (the one term if only one).
+
+    One shared word is no repeat; requiring two keeps the rows the index hands back few (a
+    word in 0.1% of a million claims is a thousand rows, a pair of them a handful), and the
+    index answers it from its posting lists without visiting the rows that hold only one.
+    """
+    if len(terms) < 2:
+        return either.join(terms)
+    return either.join(f"({a}{both}{b})" for n, a in enumerate(terms) for b in terms[n + 1 :])
 
 
 def _quote_lexeme(lexeme: str) -> str:
@@ -151,7 +163,7 @@ def _sqlite(texts: list[str], params: dict[str, object]) -> list[list[tuple[int,
         if not words:
             out.append([])
             continue
-        query = " OR ".join(f'"{w}"' for w in words[: MAX_QUERY_TERMS * 2])
+        query = _at_least_two([f'"{w}"' for w in words[:MAX_QUERY_TERMS]], " AND ", " OR ")
         rows = db.session.execute(statement, {**params, "query": query})
         out.append([(int(i), str(t)) for i, t in rows])
     return out

@@ -1,0 +1,261 @@
+"""Claim matching at scale: one article's ingest with 0 ... 1,000,000 verified claims in the archive.
+
+    .venv/bin/python bench/matching.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/wb_bench \
+        --sizes 0,10000,100000,1000000
+
+The database is emptied and migrated, then filled step by step with verified claims written by
+COPY (PostgreSQL) or executemany (SQLite), not through the ORM: random sentences drawn from the
+word frequencies of ClaimBuster's debate sentences (a Zipf-like vocabulary), plus the benchmark
+article's own sentences, so that each ingest does find its matches. At each size a fresh process
+ingests the same article (a unique line appended so it is new each time) `--repeats` times inside
+a transaction it rolls back, and reports the median wall time and its peak RSS. Ratios and
+differences are against the run with no verified claims, measured the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+ARTICLE = SHARED / "samples/wikinews/GUM_news_afghan.txt"
+
+
+def _vocabulary() -> tuple[list[str], list[float]]:
+    counts: dict[str, int] = {}
+    with (SHARED / "data/claimbuster/crowdsourced.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            for w in re.findall(r"[A-Za-z0-9']+", row.get("Text", "")):
+                counts[w] = counts.get(w, 0) + 1
+    words = sorted(counts)
+    return words, [counts[w] for w in words]
+
+
+def _sentences(n: int, seed: int) -> list[str]:
+    import numpy as np
+
+    words, weights = _vocabulary()
+    rng = np.random.default_rng(seed)
+    p = np.array(weights, dtype=float) / sum(weights)
+    lengths = rng.integers(8, 25, size=n)
+    drawn = rng.choice(len(words), size=int(lengths.sum()), p=p)
+    out, at = [], 0
+    for length in lengths:
+        chunk = drawn[at : at + length]
+        at += length
+        text = " ".join(words[i] for i in chunk)
+        out.append(text[0].upper() + text[1:] + ".")
+    return out
+
+
+def _app(url: str):
+    from workbench import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "bench"})
+
+
+def _reset(url: str) -> None:
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from workbench.config import normalise_database_url
+    from workbench.db import db
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    else:
+        engine = sa.create_engine(normalise_database_url(url))
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = _app(url)
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _archive_article(app) -> int:
+    from workbench.db import db
+    from workbench.models import Article
+
+    with app.app_context():
+        article = Article(
+            title="Archive",
+            text="archive",
+            text_sha256=uuid.uuid4().hex * 2,
+            raw_input={},
+            extractor_version="bench",
+        )
+        db.session.add(article)
+        db.session.commit()
+        return article.id
+
+
+def _fill(app, article_id: int, first_ordinal: int, texts: list[str]) -> None:
+    """Write verified claims in bulk (COPY on PostgreSQL), then ANALYZE."""
+    import sqlalchemy as sa
+
+    from workbench.db import db
+
+    now = datetime.now(UTC)
+    columns = (
+        "uuid article_id ordinal text start end paragraph_index is_quote checkworthiness checkworthy "
+        "claim_type reasons context_before needs_rewrite resolving_context status extractor_version "
+        "version annotator_count agreement_rank created_at updated_at"
+    ).split()
+
+    def rows():
+        for n, text in enumerate(texts):
+            yield (
+                str(uuid.uuid4()), article_id, first_ordinal + n, text, 0, len(text), 0, False, 0.9, True,
+                "statistic", "[]", "", False, "", "verified", "bench", 1, 0, 3, now, now,
+            )  # fmt: skip
+
+    with app.app_context():
+        connection = db.session.connection()
+        if connection.dialect.name == "postgresql":
+            raw = connection.connection.driver_connection
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            with raw.cursor() as cursor, cursor.copy(f"COPY claims ({quoted}) FROM STDIN") as copy:
+                for row in rows():
+                    copy.write_row(row)
+            db.session.commit()
+            db.session.execute(sa.text("ANALYZE claims"))
+            db.session.execute(sa.text("ANALYZE claim_search"))
+        else:
+            marks = ", ".join(f":{c}" for c in columns)
+            statement = sa.text(f"INSERT INTO claims ({', '.join(map(repr, columns))}) VALUES ({marks})")
+            batch: list[dict] = []
+            for row in rows():
+                batch.append(dict(zip(columns, row, strict=True)))
+                if len(batch) == 10_000:
+                    db.session.execute(statement, batch)
+                    batch.clear()
+            if batch:
+                db.session.execute(statement, batch)
+            db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+
+
+def measure(url: str, repeats: int) -> dict:
+    """Ingest the article repeats times (rolled back each time); median seconds, peak RSS, links."""
+    import sqlalchemy as sa
+
+    from workbench.db import db
+    from workbench.ingest.service import ArticleInput, ingest_article
+    from workbench.models import ClaimMatch
+
+    app = _app(url)
+    text = ARTICLE.read_text(encoding="utf-8")
+    times, links = [], []
+    with app.app_context():
+        for n in range(repeats + 1):
+            item = ArticleInput(text=f"{text}\n\nBench run {n} {uuid.uuid4().hex}.\n")
+            t0 = time.perf_counter()
+            article, _ = ingest_article(
+                item, actor="bench", user_id=None, via="bench", raw_input={}, threshold=0.5
+            )
+            db.session.flush()
+            elapsed = time.perf_counter() - t0
+            ids = [c.id for c in article.claims]
+            links.append(
+                db.session.scalar(
+                    sa.select(sa.func.count()).select_from(ClaimMatch).where(ClaimMatch.claim_id.in_(ids))
+                )
+            )
+            db.session.rollback()
+            if n:  # the first is a warm-up: imports, the statistics and IDF sample caches
+                times.append(elapsed)
+            else:
+                cold = elapsed
+        db.engine.dispose()
+    return {
+        "median_s": statistics.median(times),
+        "cold_s": cold,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "links": links[-1],
+        "claims": len(ids),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--sizes", default="0,10000,100000,1000000")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    if args.measure:
+        print(json.dumps(measure(args.database_url, args.repeats)))
+        return 0
+
+    from workbench.extraction import extract_claims
+
+    random.seed(args.seed)
+    _reset(args.database_url)
+    app = _app(args.database_url)
+    article_id = _archive_article(app)
+    # The article's own sentences are in the archive: every ingest has real matches to find.
+    own = list(dict.fromkeys(c.text for c in extract_claims(ARTICLE.read_text(encoding="utf-8"))))
+    have = 0
+    results = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        t0 = time.perf_counter()
+        if size > have:
+            texts = (own if have == 0 else []) + _sentences(
+                size - have - (len(own) if have == 0 else 0), size
+            )
+            _fill(app, article_id, have, texts)
+            have = size
+        fill_s = time.perf_counter() - t0
+        out = subprocess.run(
+            [sys.executable, __file__, "--measure", "--database-url", args.database_url,
+             "--repeats", str(args.repeats)],
+            check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        row = {
+            "verified": size,
+            "fill_s": round(fill_s, 1),
+            **json.loads(out.stdout.strip().splitlines()[-1]),
+        }
+        results.append(row)
+        base = results[0]
+        print(
+            f"{size:>9,} verified: ingest median {row['median_s'] * 1000:7.1f} ms "
+            f"(+{(row['median_s'] - base['median_s']) * 1000:6.1f} ms, "
+            f"x{row['median_s'] / base['median_s']:.2f} "
+            f"vs 0; cold {row['cold_s'] * 1000:.0f} ms), peak RSS {row['peak_rss_mb']:.0f} MB "
+            f"(+{row['peak_rss_mb'] - base['peak_rss_mb']:.0f}), {row['links']} links for {row['claims']} "
+            f"claims (archive filled in {row['fill_s']} s)",
+            flush=True,
+        )
+    app_engine_dispose(app)
+    return 0
+
+
+def app_engine_dispose(app) -> None:
+    from workbench.db import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
