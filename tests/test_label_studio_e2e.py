@@ -14,6 +14,7 @@ from tests.factories import verdict_result
 from tests.labelstudio_helpers import annotate_as, live_server, new_annotator
 from tests.ls_client_helpers import LabelStudioTestClient
 from workbench.db import db
+from workbench.extraction import claim_types
 from workbench.labelstudio import service
 from workbench.models import Annotation, Claim, LabelStudioLink, WebhookEvent
 
@@ -183,7 +184,7 @@ def test_the_machine_score_is_a_hint_never_a_prefilled_answer(ls_app, ls_client,
     expected = [f"• {r}" for r in claim.reasons] or ["• nothing a fact-checker would recognise was found"]
     assert data["reasons_label"].splitlines() == expected
     assert data["speaker_line"].startswith("Speaker: ")
-    assert data["claim_type_line"].endswith(claim.claim_type.replace("_", " "))
+    assert data["claim_type_line"].endswith(claim_types.label(claim.claim_type))
 
     # What the annotator's own stream serves carries nothing to pre-fill with.
     _ls_id, _email, token = new_annotator(ls_client, "hint")

@@ -15,7 +15,7 @@ from .reasons import WEIGHTS_VERSION
 from .reasons import explain as reasons_in_words
 from .segment import SEGMENTER_NAME, SEGMENTER_VERSION, Span, paragraphs, segment
 
-RULES_VERSION = "rules-1.1"
+RULES_VERSION = "rules-2.0"  # 2.0: claim types on Full Fact's typology (claim_types.py)
 # Stored with every claim: a change in rules, segmenter, model or reasons changes claims.
 EXTRACTOR_VERSION = (
     f"{RULES_VERSION}+{SEGMENTER_NAME}-{SEGMENTER_VERSION}+{shipped_model().version}+{WEIGHTS_VERSION}"

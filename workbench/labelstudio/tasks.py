@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.extraction.claim_types import label as claim_type_label
 from workbench.models import Article, Claim
 from workbench.paragraphs import paragraph_context
 
@@ -53,8 +54,8 @@ def task_for(claim: Claim, article: Article, earlier: list[dict[str, Any]] | Non
             "speaker_line": f"Speaker: {speaker}" + (" (direct quote)" if claim.is_quote else ""),
             "is_quote": claim.is_quote,
             "claim_type": claim.claim_type,
-            "claim_type_label": claim.claim_type.replace("_", " "),
-            "claim_type_line": f"Type (the machine's guess): {claim.claim_type.replace('_', ' ')}",
+            "claim_type_label": claim_type_label(claim.claim_type),
+            "claim_type_line": f"Type (the machine's guess): {claim_type_label(claim.claim_type)}",
             "article_title": article.title or "(untitled article)",
             "article_url": article.url or "",
             "source_label": f"Source: {article.url}" if article.url else "Source: no URL given",

@@ -125,6 +125,14 @@ def person_filter(value: Any, kind: str | None = None) -> Markup:
     return Markup("{}").format(person.label)
 
 
+@bp.app_template_filter("claim_type")
+def claim_type_filter(value: str) -> str:
+    """A claim type as Full Fact's typology names it ("quantity in the past or present")."""
+    from workbench.extraction.claim_types import label
+
+    return label(value)
+
+
 @bp.app_template_filter("http_url")
 def http_url_filter(value: Any) -> str | None:
     """``{% if u|http_url %}``: link only http(s) URLs (a ``javascript:`` one is shown as text)."""
