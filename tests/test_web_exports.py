@@ -45,7 +45,7 @@ def test_a_long_export_stream_does_not_keep_writers_waiting(app, client, reviewe
     url = "/api/v1/exports/verified-claims?format=json"
     with app.test_request_context(url, headers=reviewer.headers):
         app.preprocess_request()  # the app's own before-request hooks, as for a real request
-        response = app.view_functions["api.export_verified_claims"]()
+        response = app.view_functions["exports.VerifiedClaims"]()
         chunks = iter(response.response)
         next(chunks), next(chunks)  # the stream is open and reading its records
         path = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database

@@ -46,6 +46,12 @@ def _ingest_gather(
     return gather(results, actor=actor, via=via, job_id=job_id)
 
 
+def _export(actor: str, query: dict[str, Any], export_id: str) -> dict[str, Any]:
+    from workbench.export.jobs import export_file
+
+    return export_file(actor=actor, query=query, export_id=export_id, progress=progress)
+
+
 # Every job by name. A job reports how far it has got with ``progress(done, total)``.
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "labelstudio.push": _push,
@@ -53,6 +59,8 @@ JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     # One part of a bulk ingest, and the step that merges the parts' results (enqueue_parts).
     "ingest.bulk": _ingest_part,
     "ingest.bulk.gather": _ingest_gather,
+    # An export written to a file of the instance folder, with its manifest.
+    "export.file": _export,
 }
 # Jobs that run one at a time hold the lock of their name (workbench/locks.py).
 LOCKED = {"labelstudio.push", "labelstudio.sync"}

@@ -14,6 +14,7 @@ checked, so attempts made at the same moment count each other.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -37,8 +38,22 @@ PASSWORD_MAX = 1000
 ATTEMPTS_KEPT = timedelta(days=1)
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults: Argon2id, RFC 9106's low-memory profile
-# Checked against when the e-mail is unknown, so an unknown account answers as slowly as a known one.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash checked against when the e-mail is unknown, so an unknown account answers as slowly
+    as a known one. Made on first use, not at import: hashing takes argon2's 64 MiB memory cost,
+    which every process (each web worker, each job) would otherwise pay at start."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def __getattr__(name: str) -> str:
+    """Serve the old ``_DUMMY_HASH`` constant lazily too (tests read it)."""
+    if name == "_DUMMY_HASH":
+        return _dummy_hash()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _FAILED = ("pending", "failed")  # a pending attempt counts until it is known to have succeeded
 
@@ -278,7 +293,7 @@ def sign_in(email: str, password: str, remote_addr: str | None) -> User:
     stored = user.password_hash if user is not None and user.active else None
     release_for_network()  # no lock held while Argon2 works
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password or "")
+        _hasher.verify(stored or _dummy_hash(), password or "")
         ok = stored is not None
     except (VerificationError, InvalidHashError):
         ok = False

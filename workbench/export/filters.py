@@ -7,11 +7,12 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
+from marshmallow import fields, validate, validates_schema
 
 from workbench.config import RATINGS
 from workbench.errors import ValidationError
+from workbench.schemas import QuerySchema, query_id
 
 #: Export formats and the media type each is served as.
 FORMATS = {
@@ -47,28 +48,22 @@ class ExportFilters:
         return out
 
 
-class ExportQuerySchema(Schema):
+class ExportQuerySchema(QuerySchema):
     """An export's format and filters, as the API, the exports page, the CLI and jobs take them."""
 
-    class Meta:
-        unknown = EXCLUDE
-
-    format = fields.Str(load_default="json", validate=validate.OneOf(list(FORMATS)))
-    article_id = fields.Int(validate=validate.Range(min=1), metadata={"description": "one article's claims"})
-    rating = fields.Str(validate=validate.OneOf(RATINGS))
-    reviewer = fields.Email(metadata={"description": "the e-mail of the reviewer who decided"})
+    format = fields.Str(
+        load_default="json",
+        validate=validate.OneOf(list(FORMATS)),
+        metadata={"description": "json, jsonl, csv or claimreview (schema.org ClaimReview JSON-LD)"},
+    )
+    article_id = query_id(metadata={"description": "only this article's claims"})
+    rating = fields.Str(validate=validate.OneOf(RATINGS), metadata={"description": "only this rating"})
+    reviewer = fields.Email(metadata={"description": "only verdicts by the reviewer with this e-mail"})
     since = fields.Date(metadata={"description": "verdicts recorded on or after this day (UTC)"})
     until = fields.Date(metadata={"description": "verdicts recorded on or before this day (UTC)"})
     published = fields.Bool(
         metadata={"description": "true: published verdicts only; false: unpublished only; absent: both"}
     )
-
-    @pre_load
-    def _drop_blanks(self, data: Any, **_kwargs: Any) -> Any:
-        # A form's empty inputs mean "no filter", not "an empty article id".
-        if isinstance(data, Mapping):
-            return {k: v for k, v in data.items() if v not in ("", None)}
-        return data
 
     @validates_schema
     def _dates_in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -83,6 +78,12 @@ def read_export_query(args: Mapping[str, Any]) -> tuple[str, ExportFilters]:
     except SchemaError as error:
         messages = error.normalized_messages()
         fields_named = ", ".join(sorted(messages))
-        raise ValidationError(f"bad export arguments: {fields_named}", errors=messages) from None
+        raise ValidationError(f"invalid export arguments: {fields_named}", errors=messages) from None
+    return filters_of(data)
+
+
+def filters_of(data: dict[str, Any]) -> tuple[str, ExportFilters]:
+    """Split what ``ExportQuerySchema`` loaded into the format and the filters."""
+    data = dict(data)
     fmt = data.pop("format")
     return fmt, ExportFilters(**data)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import g, render_template, request
 
+from workbench.api.common import load
 from workbench.api.exports import streamed_export
 from workbench.config import RATINGS
 from workbench.db import db
 from workbench.export import FORMATS
 from workbench.export import manifest as manifests
+from workbench.export.filters import ExportQuerySchema
 from workbench.models import ExportManifest
 from workbench.web import bp, login_required
 
@@ -32,5 +34,5 @@ def exports_page():
 @bp.get("/exports/download")
 @login_required("reviewer")
 def export_download():
-    """Stream an export with the filters the API takes; its manifest is sealed when it is done."""
-    return streamed_export(g.user.email, "page")
+    """Stream an export with the filters the API takes (the same schema); its manifest is sealed when done."""
+    return streamed_export(g.user.email, "page", load(ExportQuerySchema(), request.args.to_dict()))
