@@ -23,7 +23,7 @@ def _matched_events() -> int:
     return _count(AuditEvent, AuditEvent.action == "claim.matched")
 
 
-def test_publishing_a_verdict_links_the_waiting_repeats(client, reviewer):
+def test_verifying_a_claim_links_the_waiting_repeats(client, reviewer):
     first = make_article(text=FIRST)
     claim = next(c for c in first.claims if "doubled" in c.text)
     later = make_article(text=LATER)
@@ -33,6 +33,10 @@ def test_publishing_a_verdict_links_the_waiting_repeats(client, reviewer):
     claim = labelled(client, claim, ["Mostly true", "Mostly true"])
     response = act(client, reviewer, claim.id, action="accept", annotation_id=claim.annotations[0].id)
     assert response.status_code == 201
+    # Verified (accepted) is enough: ingest matches against verified claims, so must this.
+    assert [(m.claim_id, m.matched_claim_id) for m in db.session.scalars(sa.select(ClaimMatch))] == [
+        (waiting.id, claim.id)
+    ]
     assert act(client, reviewer, claim.id, action="publish").status_code == 201
 
     links = list(db.session.scalars(sa.select(ClaimMatch)))

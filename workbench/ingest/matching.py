@@ -2,8 +2,8 @@
 
 Both ways: an ingested claim is linked to the verified claims it repeats (link_matches), and a
 claim verified now to the claims already waiting that repeat it (link_waiting, on the
-``verdict_published`` signal). This module is imported at app start (the API's claims and
-review views import it), which connects the receiver.
+``claim_verified`` signal: accepted, overridden or published). This module is imported at app
+start (the API's claims and review views import it), which connects the receiver.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from workbench.matching import search
 from workbench.models import Article, Claim, ClaimMatch, ClaimStatus
 from workbench.models.base import utcnow
 from workbench.models.verdict import newest_versions
-from workbench.signals import verdict_published
+from workbench.signals import claim_verified
 
 METHOD = "workbench.extraction.matching"
 # Claims that a newly verified claim may answer: any not verified or rejected yet.
@@ -125,9 +125,13 @@ def _store(pairs: list[tuple[int, int, float]], *, actor: str, threshold: float)
     return rows
 
 
-@verdict_published.connect
-def _link_waiting_on_publish(sender: Claim, **kwargs: Any) -> None:
-    """Receive verdict_published (inside the publishing transaction): link the waiting repeats."""
+@claim_verified.connect
+def _link_waiting_on_verify(sender: Claim, **kwargs: Any) -> None:
+    """Receive claim_verified (inside the deciding transaction): link the waiting repeats.
+
+    A claim is matched against at ingest once it is verified (accepted, overridden or
+    published), so the claims already waiting are linked to it at that same moment.
+    """
     configured = current_app.config.get("MATCH_THRESHOLD") if has_app_context() else None
     threshold = DEFAULT_THRESHOLD if configured is None else float(configured)
     link_waiting(sender, actor=str(kwargs.get("actor") or "system"), threshold=threshold)

@@ -341,6 +341,8 @@ def decide(claim_id: int, reviewer: User, data: dict[str, Any], *, send_back_hoo
         },
     )
     # In this transaction, so what subscribers write (the outbound outbox) lands with the verdict.
+    if claim.status == ClaimStatus.VERIFIED:
+        signals.claim_verified.send(claim, verdict=verdict, actor=reviewer.email)
     if action == "publish":
         signals.verdict_published.send(claim, verdict=verdict, actor=reviewer.email)
     elif action == "reopen":
