@@ -83,7 +83,7 @@ def test_smorest_and_webargs_errors_take_the_one_shape(client, admin):
     refused = client.get("/api/v1/articles?limit=x", headers=admin.headers)
     assert refused.status_code == 422 and set(refused.json) == shape
     assert refused.json["code"] == "validation_error" and "limit" in refused.json["errors"]
-    assert "query parameter 'limit'" in refused.json["message"]
+    assert "query parameter limit" in refused.json["message"]
     missing = client.get("/api/v1/no-such-thing", headers=admin.headers)
     assert missing.status_code == 404 and set(missing.json) == shape
     wrong = client.delete("/api/v1/articles", headers=admin.headers)

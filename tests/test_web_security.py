@@ -260,7 +260,7 @@ def test_the_form_takes_only_http_links_as_evidence(client, reviewer, split_clai
     sign_in(client, reviewer)
     token = csrf(client.get(f"/claims/{split_claim.id}").data)
     page = override(client, split_claim, token, rationale="r", evidence="ftp://files.example.org/a.csv")
-    assert b"Not recorded: invalid request: evidence" in page.data and b"http" in page.data
+    assert b"Not recorded: invalid request: field evidence" in page.data and b"http" in page.data
     assert verdicts() == 0
     page = override(
         client,
@@ -282,8 +282,8 @@ def test_the_form_refuses_a_rationale_the_api_refuses(client, reviewer, split_cl
     sign_in(client, reviewer)
     token = csrf(client.get(f"/claims/{split_claim.id}").data)
     page = override(client, split_claim, token, rationale=long)
-    assert message == "invalid request: rationale"
-    assert b"Not recorded: invalid request: rationale" in page.data
+    assert message.startswith("invalid request: field rationale: Longer than")
+    assert b"Not recorded: invalid request: field rationale" in page.data
     assert verdicts() == 0
 
 

@@ -248,6 +248,10 @@ class ArticleDetailSchema(BlindArticleDetailSchema):
     claims = fields.List(fields.Nested(ClaimSchema))
 
 
+#: How an http(s) URL field is documented (marshmallow's Url would say the non-standard "url").
+_HTTP_URL = {"format": "uri", "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"}
+
+
 def _at_most(limit: int) -> validate.Length:
     return validate.Length(max=limit, error="longer than {max} characters")
 
@@ -264,7 +268,8 @@ class ArticleInputSchema(Schema):
 
     text = fields.Str(
         required=True,
-        metadata={"description": "The article's plain text"},
+        validate=validate.Regexp(r"[\s\S]*\S", error="'text' is empty or blank"),
+        metadata={"description": "The article's plain text (not blank)"},
         error_messages={
             "required": "'text' is required",
             "null": "'text' is required",
@@ -290,7 +295,9 @@ class VerdictInputSchema(Schema):
     rating = fields.Str(required=True, validate=validate.OneOf(RATINGS))
     rationale = fields.Str(load_default="", validate=validate.Length(max=20000))
     evidence = fields.List(
-        fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=50)
+        fields.Url(schemes={"http", "https"}, metadata=_HTTP_URL),
+        load_default=list,
+        validate=validate.Length(max=50),
     )
     annotation_ids = fields.List(fields.Int(), load_default=None)
     claim_version = fields.Int(required=True, strict=True)
@@ -311,7 +318,9 @@ class ReviewActionSchema(Schema):
     rationale = fields.Str(load_default=None, validate=validate.Length(max=20000))
     reason = fields.Str(load_default=None, validate=validate.Length(max=20000))
     evidence = fields.List(
-        fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=50)
+        fields.Url(schemes={"http", "https"}, metadata=_HTTP_URL),
+        load_default=list,
+        validate=validate.Length(max=50),
     )
 
 

@@ -104,6 +104,15 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
 
+def _said(problem: Any) -> str:
+    """Say marshmallow's messages for one field (a list's are keyed by the item's index)."""
+    if isinstance(problem, Mapping):
+        return "; ".join(f"item {key}: {_said(value)}" for key, value in problem.items())
+    if isinstance(problem, list):
+        return "; ".join(_said(p) for p in problem)
+    return str(problem)
+
+
 def validation_message(messages: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """Turn webargs' ``{location: {field: [msg]}}`` into a sentence and ``{field: [msg]}``."""
     names = {"query": "query parameter", "json": "field", "view_args": "path parameter"}
@@ -114,8 +123,7 @@ def validation_message(messages: Mapping[str, Any]) -> tuple[str, dict[str, Any]
             fields_ = {location: fields_}
         for field, problem in fields_.items():
             errors[field] = problem
-            said = "; ".join(str(p) for p in problem) if isinstance(problem, list) else "invalid"
-            parts.append(f"{names.get(location, location)} {field!r}: {said}")
+            parts.append(f"{names.get(location, location)} {field}: {_said(problem)}")
     return "invalid request: " + "; ".join(parts), errors
 
 
