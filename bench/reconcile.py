@@ -61,6 +61,7 @@ def main() -> int:
     parser.add_argument("--per-claim", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--profile", action="store_true", help="print where each sync spends its time")
+    parser.add_argument("--keep-project", action="store_true", help="leave the Label Studio project")
     args = parser.parse_args()
 
     ls_url = os.environ.get("WORKBENCH_LABEL_STUDIO_URL")
@@ -98,8 +99,9 @@ def main() -> int:
     with app.app_context():
         mark_writer()
         if database_url.startswith("postgresql"):
-            db.drop_all()
-            db.session.execute(db.text("DROP TABLE IF EXISTS alembic_version"))
+            # Whatever any migration made (tables the models do not name included) goes.
+            db.session.execute(db.text("DROP SCHEMA public CASCADE"))
+            db.session.execute(db.text("CREATE SCHEMA public"))
             db.session.commit()
         upgrade()
         seed_claims(args.claims)
@@ -171,7 +173,10 @@ def main() -> int:
             figures["claims_out_of_annotation"] = in_review
             figures["annotations_per_s_first_sync"] = round(stored / figures["first_sync_s"], 1)
         finally:
-            client.delete_project(project)
+            if args.keep_project:
+                print(f"kept Label Studio project {project}", flush=True)
+            else:
+                client.delete_project(project)
             client.close()
     database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(

@@ -117,6 +117,14 @@ def seed(n_claims: int, per_claim: int, rng: random.Random) -> None:
         db.session.execute(sa.insert(Claim), claims[i : i + 10000])
     for i in range(0, len(annotations), 20000):
         db.session.execute(sa.insert(Annotation), annotations[i : i + 20000])
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Explicit ids leave the sequences behind: the next ingest (on the stack) must not collide.
+        for table in ("articles", "claims", "annotations"):
+            db.session.execute(
+                sa.text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
+            )
     db.session.commit()
     # Steady state: autovacuum would have run; index-only scans need the visibility map.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -124,6 +132,7 @@ def seed(n_claims: int, per_claim: int, rng: random.Random) -> None:
 
 
 def time_requests(base: str, headers: dict, paths: list[str], rounds: int) -> dict[str, list[float]]:
+    """Time each path ``rounds`` times, each followed by GET /health (the same server's floor)."""
     out: dict[str, list[float]] = {p: [] for p in paths}
     out["/health"] = []
     with requests.Session() as http:
@@ -146,6 +155,18 @@ def main() -> None:
     parser.add_argument("--annotations-per-claim", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200, help="requests per kind of queue page")
     parser.add_argument("--audit-events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--target",
+        default=None,
+        help="time this running server instead (the stack's nginx, e.g. http://127.0.0.1:5080); "
+        "--database-url is then its database: seeded when it holds no claims, never wiped",
+    )
+    parser.add_argument(
+        "--stall-factor",
+        type=float,
+        default=3.0,
+        help="list the requests this many times slower than their median",
+    )
     args = parser.parse_args()
 
     import sqlalchemy as sa
@@ -157,29 +178,41 @@ def main() -> None:
     from workbench.config import normalise_database_url
     from workbench.db import db
 
-    engine = sa.create_engine(normalise_database_url(args.database_url))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    if not args.target:
+        engine = sa.create_engine(normalise_database_url(args.database_url))
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "ANNOTATION_OVERLAP": 2})
     rng = random.Random(7)
     with app.app_context():
-        upgrade()
-        started = time.perf_counter()
-        seed(args.claims, args.annotations_per_claim, rng)
-        seed_s = time.perf_counter() - started
-        _, token = create_user("bench@example.org", "reviewer")
-        db.session.commit()
-        print(
-            f"seeded {args.claims} claims and {args.claims * args.annotations_per_claim} annotations "
-            f"in {seed_s:.1f} s",
-            flush=True,
-        )
+        from workbench.models import Claim
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+        if not args.target:
+            upgrade()
+        present = db.session.scalar(sa.select(sa.func.count()).select_from(Claim))
+        if present == 0:
+            started = time.perf_counter()
+            seed(args.claims, args.annotations_per_claim, rng)
+            seed_s = time.perf_counter() - started
+            print(
+                f"seeded {args.claims} claims and {args.claims * args.annotations_per_claim} annotations "
+                f"in {seed_s:.1f} s",
+                flush=True,
+            )
+        elif present != args.claims:
+            raise SystemExit(f"the target's database holds {present} claims, not {args.claims}")
+        _, token = create_user(f"bench-{time.time_ns()}@example.org", "reviewer")
+        db.session.commit()
+
+    server = None
+    if args.target:
+        base = args.target.rstrip("/")
+    else:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
     q = "/api/v1/review/queue"
     kinds = {
         "first page": q,
@@ -192,7 +225,19 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {token}"}
     time_requests(base, headers, list(kinds.values()), 3)  # warm-up
     timings = time_requests(base, headers, list(kinds.values()), args.requests)
-    server.shutdown()
+    if server is not None:
+        server.shutdown()
+    # Pauses: requests far slower than the median of their own kind (when, and how slow).
+    slow = sorted(
+        (i, t * 1000, p)
+        for p, values in timings.items()
+        for i, t in enumerate(values)
+        if t > args.stall_factor * statistics.median(values)
+    )
+    print(
+        f"\n{len(slow)} requests over {args.stall_factor:g} x their kind's median"
+        + (": " + "; ".join(f"round {i} {p} {ms:.0f} ms" for i, ms, p in slow[:20]) if slow else "")
+    )
 
     all_queue = [t for k, p in kinds.items() for t in timings[p]]
     rows = [(k, timings[p]) for k, p in kinds.items()] + [

@@ -340,6 +340,12 @@ def main() -> None:
     parser.add_argument("--placing", default="background", choices=["background", "queue", "inline"])
     parser.add_argument("--redis-url", default=None, help="WORKBENCH_REDIS_URL for --placing queue")
     parser.add_argument("--drain-timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--spool",
+        type=Path,
+        default=None,
+        help="with --url: the server's webhook spool dir (<instance>/webhook-spool), counted as kept",
+    )
     args = parser.parse_args()
     if args.url and not args.database_url:
         parser.error("--url needs --database-url (to create the claims and count what was kept)")
@@ -351,7 +357,7 @@ def main() -> None:
     instance = tmp / "instance"
     instance.mkdir()
     if args.url:
-        base, spool = args.url.rstrip("/"), None
+        base, spool = args.url.rstrip("/"), args.spool
     else:
         process, base = serve(args, database_url, instance)
         spool = instance / "webhook-spool"
