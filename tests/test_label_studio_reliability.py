@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from tests.conftest import LS_KEY, LS_URL
 from tests.factories import make_article, make_user, verdict_result
 from tests.served import workbench_serve
+from tests.stack_helpers import claims_text
 from tests.test_concurrency_http import MANY_CLAIMS_TEXT, at_once, deliver, fresh
 from workbench.db import db
 from workbench.labelstudio import service
@@ -173,3 +174,26 @@ def test_sync_recreates_a_lost_or_disabled_webhook_and_pushes_claims_stuck_as_at
     assert sorted(uuids) == sorted(c.uuid for c in lost_before + lost_after)
     assert all(db.session.get(Claim, c.id).status == "in_annotation" for c in lost_before + lost_after)
     assert service.sync(actor="test").total_repaired == 0
+
+
+def test_a_push_right_after_a_timed_out_push_imports_no_claim_twice(app, ls_project, ls_client):
+    """The first push gives up on Label Studio's answer (a timeout far shorter than the import
+    takes) while Label Studio goes on importing; the push at once after it must not import the
+    same claims again."""
+    from workbench.errors import LabelStudioUnavailable
+
+    _, pid = ls_project
+    article = make_article(claims_text(300, "Kilrush"))
+    queued = sorted(c.uuid for c in article.claims if c.status == "queued")
+    assert len(queued) == 300
+    app.config.update(LABEL_STUDIO_TIMEOUT=0.05, PUSH_BATCH_SIZE=300)
+    with pytest.raises(LabelStudioUnavailable):
+        service.push(actor="test")
+    app.config["LABEL_STUDIO_TIMEOUT"] = 60
+    again = service.push(actor="test")
+    assert again.remaining == 0
+    fresh()
+    uuids = [t["data"]["claim_uuid"] for t in ls_client.iter_tasks(pid)]
+    assert sorted(uuids) == queued  # each claim once
+    links = db.session.scalars(sa.select(LabelStudioLink.claim_id)).all()
+    assert len(links) == len(set(links)) == 300

@@ -72,6 +72,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LABEL_STUDIO_URL": env.get("WORKBENCH_LABEL_STUDIO_URL", "http://127.0.0.1:8080").rstrip("/"),
         "LABEL_STUDIO_API_KEY": env.get("WORKBENCH_LABEL_STUDIO_API_KEY") or None,
         "LABEL_STUDIO_PROJECT_TITLE": env.get("WORKBENCH_LABEL_STUDIO_PROJECT", "Fact-check workbench"),
+        # Seconds one call to Label Studio may take (an import of a push batch is one call).
+        "LABEL_STUDIO_TIMEOUT": float(env.get("WORKBENCH_LABEL_STUDIO_TIMEOUT") or 15),
         "WEBHOOK_SECRET": env.get("WORKBENCH_WEBHOOK_SECRET") or None,
         "PUBLIC_URL": env.get("WORKBENCH_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "REDIS_URL": env.get("WORKBENCH_REDIS_URL") or None,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from flask import current_app
 
@@ -124,6 +126,42 @@ def _reconcile_attempted(
     return len(found)
 
 
+def settle_seconds(timeout: float) -> float:
+    """How long a push whose import timed out waits for Label Studio to finish that import."""
+    return min(300.0, max(10.0, 4 * timeout))
+
+
+def _link_late_import(
+    client: LabelStudioClient, pid: int, pending: list[_Pending], config_hash: str, actor: str
+) -> int:
+    """After an import call timed out: watch the project until every task of the batch is there,
+    or ``settle_seconds`` passed; link what came (as reconciled) and return how many.
+
+    Label Studio goes on importing a batch after the caller gave up on its answer. Without this
+    wait, a push right after a timed-out one would not find those tasks yet and import them a
+    second time. What lands later still is found by the next push's reconcile by uuid.
+    """
+    release_for_network()
+    by_uuid = {p.uuid: p for p in pending}
+    deadline = time.monotonic() + settle_seconds(client.timeout)
+    found: dict[str, int] = {}
+    # Its own client, with time enough to list while Label Studio is busy.
+    with LabelStudioClient(client.base_url, client.api_key, timeout=max(client.timeout, 30.0)) as watcher:
+        while True:
+            try:
+                listing = watcher.task_ids_by_field(pid, "claim_uuid")
+                found = {u: listing[u] for u in by_uuid if u in listing}
+            except LabelStudioError:
+                pass  # busy or gone: look again until the deadline
+            if len(found) == len(by_uuid) or time.monotonic() >= deadline:
+                break
+            time.sleep(1.0)
+    if found:
+        _record_links([(by_uuid[u], t) for u, t in found.items()], pid, config_hash, actor, reconciled=True)
+        db.session.commit()
+    return len(found)
+
+
 @dataclass
 class _Batch:
     pending: list[_Pending]
@@ -222,7 +260,14 @@ def _push(
                     else None
                 )
             finally:
-                task_ids = future.result()
+                try:
+                    task_ids = future.result()
+                except LabelStudioError as exc:
+                    if isinstance(exc.__cause__, httpx.TimeoutException):
+                        # Label Studio may still be importing the batch: wait for it here, under
+                        # the push lock, so that no push right after this one imports it again.
+                        _link_late_import(client, pid, batch.pending, config_hash, actor)
+                    raise
             in_flight = 0
             if len(task_ids) != len(batch.pending):
                 raise LabelStudioError(
