@@ -193,8 +193,7 @@ def test_on_rq_the_bulk_ingest_is_a_job_whose_progress_and_errors_the_api_report
                 break
             time.sleep(0.2)
     assert state["status"] == "finished", state
-    # GET /api/v1/jobs/<id> shows it once the jobs' schema has a progress field (schemas.JobSchema).
     assert jobs.status(job_id)["progress"] == {"done": 7, "total": 7}
-    assert state.get("progress", {"done": 7, "total": 7}) == {"done": 7, "total": 7}
+    assert state["progress"] == {"done": 7, "total": 7}, "GET /api/v1/jobs/<id> reports the progress"
     assert state["result"]["failed"] == 1 and state["result"]["errors"][0]["source"] == "line 6"
     assert state["result"]["created"] == 6

@@ -517,12 +517,22 @@ class WebhookReceiptSchema(Schema):
     detail = fields.Str(allow_none=True)
 
 
+class ProgressSchema(Schema):
+    """How far a job has got: ``done`` of ``total`` items (articles, claims, tasks)."""
+
+    done = fields.Int(required=True)
+    total = fields.Int(required=True)
+
+
 class JobSchema(Schema):
     """A job started (inline: already finished, with its result) or queued for an RQ worker."""
 
     id = fields.Str(allow_none=True)
     mode = fields.Str(metadata={"description": "inline or rq"})
     status = fields.Str()
+    progress = fields.Nested(
+        ProgressSchema, allow_none=True, metadata={"description": "absent until the job reports"}
+    )
     result = fields.Raw(allow_none=True)
     error = fields.List(fields.Str())
 

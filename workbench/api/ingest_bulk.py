@@ -19,6 +19,7 @@ from workbench.db import db
 from workbench.errors import UnsupportedMediaType, ValidationError
 from workbench.ingest import bulk
 from workbench.ingest.service import ingest_raw
+from workbench.schemas import ProgressSchema
 
 blp = Blueprint(
     "ingest_bulk",
@@ -33,11 +34,6 @@ JSONL_TYPES = (
     "application/x-jsonlines",
     "application/json-lines",
 )
-
-
-class ProgressSchema(Schema):
-    done = fields.Int(required=True)
-    total = fields.Int(required=True)
 
 
 class IngestedSchema(Schema):
