@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -32,6 +33,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. Flask-SQLAlchemy builds ``db.Model`` at run time, which a type checker
+# cannot follow; to it, the base is the declarative Base that ``db.Model`` extends.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 # Set while a writer runs (a POST, a CLI command, a job): its SQLite transactions take the write
 # lock when they begin, so what they read cannot change before they write (no lost updates).

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import utcnow
 
 if TYPE_CHECKING:
     from workbench.models.claim import Claim
 
 
-class Annotation(db.Model):
+class Annotation(Model):
     """One version of one Label Studio annotation; a changed annotation is a new row."""
 
     __tablename__ = "annotations"
@@ -64,7 +64,7 @@ class Annotation(db.Model):
     claim: Mapped[Claim] = relationship(back_populates="annotations")
 
 
-class WebhookEvent(db.Model):
+class WebhookEvent(Model):
     """Every webhook delivery, kept as received so nothing is dropped silently."""
 
     __tablename__ = "webhook_events"

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import new_uuid, utcnow
 
 if TYPE_CHECKING:
     from workbench.models.claim import Claim
 
 
-class Article(db.Model):
+class Article(Model):
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(primary_key=True)

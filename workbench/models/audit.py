@@ -7,13 +7,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import utcnow
 
 GENESIS_HASH = "0" * 64
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_events"
     __table_args__ = (sa.Index("ix_audit_events_subject", "subject_type", "subject_id"),)
 
@@ -30,7 +30,7 @@ class AuditEvent(db.Model):
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """The chain's newest event, kept beside it: deleting the newest events then shows too."""
 
     __tablename__ = "audit_head"

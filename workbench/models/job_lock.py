@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import utcnow
 
 
-class JobLock(db.Model):
+class JobLock(Model):
     """A running job's claim on its name; the primary key makes a second claim fail."""
 
     __tablename__ = "job_locks"

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import utcnow
 
 
@@ -27,7 +27,7 @@ class DeliveryState:
     ALL = (PENDING, DELIVERING, DELIVERED, FAILED)
 
 
-class OutboundEndpoint(db.Model):
+class OutboundEndpoint(Model):
     """A URL an admin registered to receive the workbench's events, signed with its own secret."""
 
     __tablename__ = "outbound_endpoints"
@@ -51,7 +51,7 @@ class OutboundEndpoint(db.Model):
     secret_rotated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
-class OutboundEvent(db.Model):
+class OutboundEvent(Model):
     """One event, written in the transaction of the change that caused it (the outbox)."""
 
     __tablename__ = "outbound_events"
@@ -65,7 +65,7 @@ class OutboundEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
-class OutboundDelivery(db.Model):
+class OutboundDelivery(Model):
     """One event on its way to one endpoint."""
 
     __tablename__ = "outbound_deliveries"
@@ -96,7 +96,7 @@ class OutboundDelivery(db.Model):
     endpoint: Mapped[OutboundEndpoint] = relationship()
 
 
-class OutboundAttempt(db.Model):
+class OutboundAttempt(Model):
     """One HTTP attempt of a delivery: when, how long, what came back or what went wrong."""
 
     __tablename__ = "outbound_attempts"

@@ -7,13 +7,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import utcnow
 
 ROLES = ("annotator", "reviewer", "admin")
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,7 +41,7 @@ class User(db.Model):
         }
 
 
-class LabelStudioUser(db.Model):
+class LabelStudioUser(Model):
     """Label Studio's users, cached by id: webhooks carry only the annotator's id."""
 
     __tablename__ = "label_studio_users"
@@ -53,7 +53,7 @@ class LabelStudioUser(db.Model):
     fetched_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
-class PasswordLink(db.Model):
+class PasswordLink(Model):
     """A one-time link to set a password: only the sha256 of its token is stored.
 
     A link works once, until it expires, and only while it is the user's newest: issuing a new
@@ -73,7 +73,7 @@ class PasswordLink(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), default=None)
 
 
-class SignInAttempt(db.Model):
+class SignInAttempt(Model):
     """One attempt to sign in to the pages, kept to rate-limit failures across every process.
 
     ``outcome`` starts ``pending`` (written before the password is checked, so attempts made at

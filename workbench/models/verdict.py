@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from workbench.models.user import User
 
 
-class Verdict(db.Model):
+class Verdict(Model):
     __tablename__ = "verdicts"
     __table_args__ = (sa.UniqueConstraint("claim_id", "version", name="uq_verdicts_claim_version"),)
 
@@ -43,7 +43,7 @@ def newest_versions(*, claim_ids: list[int] | None = None, up_to_verdict_id: int
         newest = newest.where(Verdict.claim_id.in_(claim_ids))
     if up_to_verdict_id is not None:
         newest = newest.where(Verdict.id <= up_to_verdict_id)
-    newest = newest.subquery()
+    latest = newest.subquery()
     return sa.select(Verdict).join(
-        newest, sa.and_(newest.c.claim_id == Verdict.claim_id, newest.c.v == Verdict.version)
+        latest, sa.and_(latest.c.claim_id == Verdict.claim_id, latest.c.v == Verdict.version)
     )
