@@ -291,6 +291,9 @@ def main() -> None:
     parser.add_argument("--annotations-per-claim", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--formats", default="jsonl,claimreview")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database an earlier run seeded (same --claims)"
+    )
     parser.add_argument("--baseline-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -307,24 +310,38 @@ def main() -> None:
     from workbench import create_app
     from workbench.auth import create_user
     from workbench.db import db
+    from workbench.models import Claim
 
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        upgrade()
-        user, token = create_user("bench@example.org", "reviewer")
+        seeded = False
+        if args.reuse:
+            try:
+                upgrade()  # a database seeded by an older revision gets the newer tables
+                seeded = db.session.scalar(sa.select(sa.func.count()).select_from(Claim)) == args.claims
+            except (sa.exc.ProgrammingError, sa.exc.OperationalError):
+                db.session.rollback()
+        if not seeded:
+            db.session.remove()
+            db.engine.dispose()
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+            engine.dispose()
+            upgrade()
+            user, _ = create_user("bench@example.org", "reviewer")
+            db.session.commit()
+            started = time.perf_counter()
+            seed(args.claims, args.annotations_per_claim, user.id, random.Random(7))
+            print(
+                f"seeded {args.claims} verified claims, {args.annotations_per_claim} annotations each, "
+                f"in {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
+        # A reader of its own for each run (a token is shown only when its user is made).
+        _, token = create_user(f"bench-{os.getpid()}-{time.time_ns()}@example.org", "reviewer")
         db.session.commit()
-        started = time.perf_counter()
-        seed(args.claims, args.annotations_per_claim, user.id, random.Random(7))
-        print(
-            f"seeded {args.claims} verified claims, {args.annotations_per_claim} annotations each, "
-            f"in {time.perf_counter() - started:.1f} s",
-            flush=True,
-        )
         db.session.remove()
         db.engine.dispose()
 
