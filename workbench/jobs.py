@@ -84,7 +84,7 @@ def progress(done: int, total: int) -> None:
 
 
 def _plain(result: Any) -> dict[str, Any]:
-    data = asdict(result) if is_dataclass(result) else dict(result)
+    data = asdict(result) if is_dataclass(result) and not isinstance(result, type) else dict(result)
     data.pop("task_ids", None)  # can be thousands of ids; the links table has them
     return data
 

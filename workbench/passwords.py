@@ -17,7 +17,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -210,7 +211,7 @@ def use_link(token: str, password: str, confirm: str | None) -> User:
 # --- signing in -----------------------------------------------------------------------------------
 
 
-def _failures(since, **where) -> tuple[int, object]:
+def _failures(since: datetime, **where: Any) -> tuple[int, datetime | None]:
     """Count failed (or still pending) attempts since ``since`` matching ``where``; and the oldest."""
     column = getattr(SignInAttempt, next(iter(where)))
     row = db.session.execute(
@@ -255,7 +256,7 @@ def begin_attempt(email: str, remote_addr: str | None) -> int:
         limit = int(config.get("SIGN_IN_MAX_FAILURES", 5))
         checks.insert(0, (_failures(since, email=email), limit, "this account"))
     for (count, oldest), limit, what in checks:
-        if count > limit:
+        if count > limit and oldest is not None:
             finish_attempt(attempt.id, "limited")
             wait = max(1, int((as_utc(oldest) + window - now).total_seconds()) + 1)
             raise TooManyRequests(
@@ -300,6 +301,7 @@ def sign_in(email: str, password: str, remote_addr: str | None) -> User:
     if not ok:
         finish_attempt(attempt_id, "failed")
         raise Unauthorized("wrong e-mail or password, or the account has no password yet")
+    assert user is not None and stored is not None  # ok above means both
     if _hasher.check_needs_rehash(stored):  # argon2-cffi's parameters moved on: store the new hash
         rehashed = _hasher.hash(password)
         if _update_user_if(user, User.password_hash == stored, password_hash=rehashed):

@@ -28,7 +28,8 @@ class UTCDateTime(fields.DateTime):
             return value
         if isinstance(value, datetime):
             return iso(value)
-        return super()._serialize(value, attr, obj, **kwargs)
+        serialized = super()._serialize(value, attr, obj, **kwargs)
+        return None if serialized is None else str(serialized)
 
 
 class QueryInt(fields.Int):

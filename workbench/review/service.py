@@ -114,6 +114,8 @@ def current_verdict(claim_id: int) -> Verdict | None:
 def _stale(claim: Claim, sent: Any) -> Conflict:
     db.session.rollback()
     fresh = db.session.get(Claim, claim.id)
+    if fresh is None:  # deleted meanwhile (its article was removed)
+        raise NotFound(f"claim {claim.id} no longer exists")
     verdict = current_verdict(claim.id)
     last = db.session.scalar(
         sa.select(AuditEvent)
@@ -228,8 +230,9 @@ def decide(claim_id: int, reviewer: User, data: dict[str, Any], *, send_back_hoo
         ids = data.get("annotation_ids") or [
             _require(data, "annotation_id", "accepting an annotator's verdict")
         ]
-        chosen = [by_id.get(i) for i in ids]
-        if None in chosen:
+        found = [by_id.get(i) for i in ids]
+        chosen = [a for a in found if a is not None]
+        if len(chosen) != len(found):
             raise ValidationError(
                 f"annotations {ids} are not all annotations of claim {claim_id}",
                 errors={"annotation_id": ["unknown for this claim"]},
