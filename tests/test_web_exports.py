@@ -57,3 +57,32 @@ def test_a_long_export_stream_does_not_keep_writers_waiting(app, client, reviewe
             other.close()
         assert b"".join(chunks).endswith(b"]\n")
         response.close()
+
+
+def test_the_page_offers_each_finished_exports_manifest_for_verify(
+    client,
+    reviewer,
+    annotated,  # noqa: F811
+    tmp_path,
+    runner,
+):
+    import json
+
+    verify(client, reviewer, annotated)
+    sign_in(client, reviewer)
+    response = client.get("/exports/download?format=jsonl")
+    body = response.get_data()
+    export_id = response.headers["X-Export-Id"]
+    page = client.get("/exports").get_data(as_text=True)
+    link = f"/exports/{export_id}/manifest.json"
+    assert link in page
+    manifest = client.get(link)
+    assert manifest.status_code == 200 and "attachment" in manifest.headers["Content-Disposition"]
+    assert json.loads(manifest.get_data())["sha256"] == hashlib.sha256(body).hexdigest()
+    (tmp_path / "x.jsonl").write_bytes(body)
+    (tmp_path / "m.json").write_bytes(manifest.get_data())
+    checked = runner.invoke(
+        args=["export", "verify", str(tmp_path / "x.jsonl"), "--manifest", str(tmp_path / "m.json")]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert client.get("/exports/unknown/manifest.json").status_code == 404

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, render_template, request
+from flask import Response, g, render_template, request
 
 from workbench.api.common import load
 from workbench.api.exports import streamed_export
@@ -12,6 +12,7 @@ from workbench.db import db
 from workbench.export import FORMATS
 from workbench.export import manifest as manifests
 from workbench.export.filters import ExportQuerySchema
+from workbench.export.verify import manifest_json
 from workbench.models import ExportManifest
 from workbench.web import bp, login_required
 
@@ -36,3 +37,15 @@ def exports_page():
 def export_download():
     """Stream an export with the filters the API takes (the same schema); its manifest is sealed when done."""
     return streamed_export(g.user.email, "page", load(ExportQuerySchema(), request.args.to_dict()))
+
+
+@bp.get("/exports/<export_id>/manifest.json")
+@login_required("reviewer")
+def export_manifest_file(export_id: str):
+    """Download an export's manifest, to keep beside the file and check it with ``export verify``."""
+    body = manifest_json(manifests.as_dict(manifests.find(export_id)))
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="verified-claims-{export_id}.manifest.json"'},
+    )
