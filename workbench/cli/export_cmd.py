@@ -156,7 +156,7 @@ def export_verify(file, manifest_path, as_json) -> None:
     elif result.ok:
         for line in result.checks:
             click.echo(f"ok: {line}")
-        click.echo(f"{file} is export {result.manifest['id']}, unchanged")
+        click.echo(f"{file} is export {(result.manifest or {}).get('id')}, unchanged")
     else:
         for line in result.problems:
             click.echo(f"differs: {line}", err=True)

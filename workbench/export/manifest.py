@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
 
 from workbench import audit, signals
+from workbench.audit.chain import Appended
 from workbench.db import db
 from workbench.errors import NotFound
 from workbench.export.filters import FORMATS
@@ -84,7 +85,7 @@ def start(
     fmt: str,
     filters: dict[str, Any],
     expected: int,
-    head: audit.Appended,
+    head: Appended,
     *,
     actor: str,
     via: str,
@@ -122,22 +123,25 @@ def seal(
     the manifest (``exports_of_claim``), not as an audit event per claim: an export of 100,000
     claims would otherwise append 100,000 events, and cost more than the export itself.
     """
-    updated = db.session.execute(
-        sa.update(ExportManifest)
-        .where(ExportManifest.uuid == export_id, ExportManifest.finished_at.is_(None))
-        .values(
-            sha256=sha256,
-            bytes=size,
-            records=records,
-            finished_at=utcnow(),
-            file_name=file_name,
-            claim_ranges=id_ranges(claim_ids),
-        )
-        .execution_options(synchronize_session=False)
+    updated = cast(
+        "sa.CursorResult[Any]",
+        db.session.execute(
+            sa.update(ExportManifest)
+            .where(ExportManifest.uuid == export_id, ExportManifest.finished_at.is_(None))
+            .values(
+                sha256=sha256,
+                bytes=size,
+                records=records,
+                finished_at=utcnow(),
+                file_name=file_name,
+                claim_ranges=id_ranges(claim_ids),
+            )
+            .execution_options(synchronize_session=False)
+        ),
     )
     if updated.rowcount != 1:
         raise NotFound(f"no unfinished export {export_id}")
-    row = db.session.scalar(sa.select(ExportManifest).where(ExportManifest.uuid == export_id))
+    row = find(export_id)
     db.session.refresh(row)
     manifest = as_dict(row)
     audit.append(row.actor, "export.finished", "export", export_id, sealed_part(manifest))

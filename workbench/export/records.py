@@ -89,10 +89,10 @@ _ANNOTATION_COLUMNS = (
 
 def _selection(filters: ExportFilters, columns: Any) -> sa.Select:
     """Select each verified claim's newest verdict (as of ``up_to_verdict_id``) with the filters."""
-    newest = sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v")).group_by(Verdict.claim_id)
+    versions = sa.select(Verdict.claim_id, sa.func.max(Verdict.version).label("v")).group_by(Verdict.claim_id)
     if filters.up_to_verdict_id is not None:
-        newest = newest.where(Verdict.id <= filters.up_to_verdict_id)
-    newest = newest.subquery()
+        versions = versions.where(Verdict.id <= filters.up_to_verdict_id)
+    newest = versions.subquery()
     stmt = (
         sa.select(*columns)
         .select_from(Verdict)

@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import new_uuid, utcnow
 
 
-class ExportManifest(db.Model):
+class ExportManifest(Model):
     """One export: recorded when it starts, sealed (sha256, bytes, count) when its last byte is out.
 
     An export whose reader stopped before the end is never sealed: ``finished_at`` stays empty.
