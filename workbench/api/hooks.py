@@ -27,7 +27,7 @@ blp = Blueprint("hooks", __name__, description="Label Studio's webhook and the d
 def _start_the_placer() -> None:
     """Start this process's webhook placer with its first request of any kind, so deliveries a
     process left unplaced are swept soon after a restart, not only when the next one arrives."""
-    ensure_started(current_app._get_current_object())
+    ensure_started(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 # The body is Label Studio's, read raw by ``receive``: a delivery that cannot be used is kept

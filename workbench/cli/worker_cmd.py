@@ -16,4 +16,4 @@ def worker_command(burst: bool) -> None:
 
     from workbench import worker
 
-    worker.run(current_app._get_current_object(), burst=burst)
+    worker.run(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ def _failed(source: str, message: str, errors: dict[str, Any] | None = None, sta
 
 def items_from_jsonl(data: bytes | str, *, name: str | None = None) -> list[Item]:
     """One item per non-blank line of JSON Lines; a line that is not a JSON object is an error item."""
-    lines = data.splitlines() if isinstance(data, str) else data.splitlines()
+    lines: list[str | bytes] = list(data.splitlines())
     items = []
     for number, line in enumerate(lines, start=1):
         source = f"{name} line {number}" if name else f"line {number}"

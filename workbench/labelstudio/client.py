@@ -22,9 +22,10 @@ annotations, deleting projects, ...) is in ``tests/ls_client_helpers.py``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import pydantic
@@ -35,8 +36,9 @@ __all__ = ["LabelStudioClient", "client_from_config", "DEFAULT_URL"]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
-_READ = {"max_retries": 1}
-_WRITE = {"max_retries": 0}
+# The SDK's RequestOptions (a TypedDict): typed as Any, so the SDK is not imported at start.
+_READ: Any = {"max_retries": 1}
+_WRITE: Any = {"max_retries": 0}
 # Settings every workbench project keeps. Predictions never pre-fill an annotator's answers
 # ("Use predictions to prelabel tasks" off): an annotator who submits without touching a
 # control must be recorded as not having answered it, not as agreeing with the machine.
@@ -308,11 +310,11 @@ class LabelStudioClient:
             hid = hook["id"]
             self._call(
                 f"update webhook {hid} of project {project_id}",
-                lambda hid=hid: self._sdk.webhooks.update(hid, **settings, request_options=_WRITE),
+                functools.partial(self._sdk.webhooks.update, hid, **settings, request_options=_WRITE),
             )
             hook = self._raw(
                 f"get webhook {hid}",
-                lambda hid=hid: self._sdk.webhooks.with_raw_response.get(hid, request_options=_READ),
+                functools.partial(self._sdk.webhooks.with_raw_response.get, hid, request_options=_READ),
             )
             return hook, "updated"
         created = self._raw(
@@ -337,7 +339,7 @@ class LabelStudioClient:
         data = self._raw(
             f"import {len(tasks)} tasks into project {project_id}",
             lambda: self._sdk.projects.with_raw_response.import_tasks(
-                project_id, request=tasks, return_task_ids=True, request_options=_WRITE
+                project_id, request=cast(Any, tasks), return_task_ids=True, request_options=_WRITE
             ),
         )
         ids = (data or {}).get("task_ids") or []
@@ -370,6 +372,7 @@ class LabelStudioClient:
         out: dict[Any, int] = {}
 
         def run() -> None:
+            task: Any
             for task in self._sdk.tasks.list(
                 project=project_id, page_size=1000, fields="task_only", request_options=_READ
             ):
@@ -417,7 +420,7 @@ class LabelStudioClient:
         """
         # fields=all (the SDK default) embeds each task's complete annotation objects,
         # so no per-task call is needed.
-        pager = self._call(
+        pager: Any = self._call(
             f"list tasks of project {project_id}",
             lambda: self._sdk.tasks.list(
                 project=project_id, page_size=page_size, fields="all", request_options=_READ
