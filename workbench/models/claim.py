@@ -35,6 +35,13 @@ class ClaimStatus:
     ALL = (EXTRACTED, QUEUED, IN_ANNOTATION, ANNOTATED, IN_REVIEW, VERIFIED, REJECTED, NEEDS_REWORK)
 
 
+def _current_scorer() -> str:
+    """The model this process scores with (ingest should pass ExtractedClaim.scored_by itself)."""
+    from workbench.extraction.pipeline import active_scorer
+
+    return active_scorer().name
+
+
 class Claim(db.Model):
     __tablename__ = "claims"
     __table_args__ = (
@@ -74,6 +81,9 @@ class Claim(db.Model):
     resolving_context: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[str] = mapped_column(sa.String(20), default=ClaimStatus.EXTRACTED)
     extractor_version: Mapped[str] = mapped_column(sa.String(100))
+    # The check-worthiness model (and version) that gave checkworthiness: "cw-2" (the encoder),
+    # "cw-1" for claims scored before migration 0012, "cw-1 (fallback: ...)" if the encoder failed.
+    scored_by: Mapped[str] = mapped_column(sa.String(100), server_default="cw-1", default=_current_scorer)
     # Bumped on every state change; reviewers send it back so stale decisions get 409.
     version: Mapped[int] = mapped_column(default=1)
     # Distinct annotators (latest, not cancelled) and how their verdicts agree; kept up to date
