@@ -1,15 +1,21 @@
 """Claim matching at scale: one article's ingest with 0 ... 1,000,000 verified claims in the archive.
 
     .venv/bin/python bench/matching.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/wb_bench \
-        --sizes 0,10000,100000,1000000
+        --sizes 0,10000,100000,1000000 --rounds 3 --repeats 3
 
-The database is emptied and migrated, then filled step by step with verified claims written by
-COPY (PostgreSQL) or executemany (SQLite), not through the ORM: random sentences drawn from the
-word frequencies of ClaimBuster's debate sentences (a Zipf-like vocabulary), plus the benchmark
-article's own sentences, so that each ingest does find its matches. At each size a fresh process
-ingests the same article (a unique line appended so it is new each time) `--repeats` times inside
-a transaction it rolls back, and reports the median wall time and its peak RSS. Ratios and
-differences are against the run with no verified claims, measured the same way.
+Each size has an archive of its own, filled once: on PostgreSQL a schema ``matching_<size>`` of
+the database, on SQLite a file ``<name>-<size>.sqlite`` beside the one named. An archive is
+migrated, then filled with verified claims written by COPY (PostgreSQL) or executemany (SQLite),
+not through the ORM: random sentences drawn from the word frequencies of ClaimBuster's debate
+sentences (a Zipf-like vocabulary), plus the benchmark article's own sentences, so that each
+ingest does find its matches; ``--reuse`` keeps archives already filled to their size.
+
+The sizes are then measured side by side, so that a loaded machine slows them alike: in each of
+``--rounds`` rounds, a fresh process per size (in a rotating order) ingests the same article (a
+unique line appended so it is new each time) once to warm up and ``--repeats`` times more, each
+inside a transaction it rolls back. Printed: the median over all rounds of those ingests, the
+difference and ratio against the archive with no verified claims, and the largest peak RSS of
+the processes of each size.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -47,6 +54,8 @@ def _vocabulary() -> tuple[list[str], list[float]]:
 def _sentences(n: int, seed: int) -> list[str]:
     import numpy as np
 
+    if n <= 0:
+        return []
     words, weights = _vocabulary()
     rng = np.random.default_rng(seed)
     p = np.array(weights, dtype=float) / sum(weights)
@@ -61,13 +70,23 @@ def _sentences(n: int, seed: int) -> list[str]:
     return out
 
 
+def archive_url(url: str, size: int) -> str:
+    """The URL of the archive of one size: a schema of the database, or a file beside the one named."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return f"sqlite:///{path.with_name(f'{path.stem}-{size}.sqlite')}"
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path=matching_{size}')}"
+
+
 def _app(url: str):
     from workbench import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "bench"})
 
 
-def _reset(url: str) -> None:
+def _reset(url: str, size: int) -> None:
+    """Empty the archive of one size (drop its schema or file) and migrate it."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
@@ -75,18 +94,35 @@ def _reset(url: str) -> None:
     from workbench.db import db
 
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        Path(archive_url(url, size).removeprefix("sqlite:///")).unlink(missing_ok=True)
     else:
         engine = sa.create_engine(normalise_database_url(url))
         with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS matching_{size} CASCADE"))
+            conn.execute(sa.text(f"CREATE SCHEMA matching_{size}"))
         engine.dispose()
-    app = _app(url)
+    app = _app(archive_url(url, size))
     with app.app_context():
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+def _filled(url: str, size: int) -> bool:
+    """Whether the archive of this size exists and holds size verified claims."""
+    import sqlalchemy as sa
+
+    from workbench.db import db
+
+    app = _app(archive_url(url, size))
+    with app.app_context():
+        try:
+            count = db.session.scalar(sa.text("SELECT count(*) FROM claims WHERE status = 'verified'"))
+        except sa.exc.DBAPIError:
+            count = None
+        db.session.remove()
+        db.engine.dispose()
+    return count == size
 
 
 def _archive_article(app) -> int:
@@ -153,7 +189,7 @@ def _fill(app, article_id: int, first_ordinal: int, texts: list[str]) -> None:
 
 
 def measure(url: str, repeats: int) -> dict:
-    """Ingest the article repeats times (rolled back each time); median seconds, peak RSS, links."""
+    """Ingest the article 1 + repeats times (rolled back each time): seconds of each, peak RSS, links."""
     import sqlalchemy as sa
 
     from workbench.db import db
@@ -179,13 +215,14 @@ def measure(url: str, repeats: int) -> dict:
                 )
             )
             db.session.rollback()
-            if n:  # the first is a warm-up: imports, the statistics and IDF sample caches
+            if n:  # the first is a warm-up: imports, the model, the statistics and IDF caches
                 times.append(elapsed)
             else:
                 cold = elapsed
+        db.session.remove()
         db.engine.dispose()
     return {
-        "median_s": statistics.median(times),
+        "times_s": times,
         "cold_s": cold,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "links": links[-1],
@@ -197,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--sizes", default="0,10000,100000,1000000")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--reuse", action="store_true", help="keep archives already filled to their size")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -209,44 +248,54 @@ def main(argv: list[str] | None = None) -> int:
     from workbench.extraction import extract_claims
 
     random.seed(args.seed)
-    _reset(args.database_url)
-    app = _app(args.database_url)
-    article_id = _archive_article(app)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if 0 not in sizes:
+        sizes.insert(0, 0)  # the baseline, measured in the same rounds
     # The article's own sentences are in the archive: every ingest has real matches to find.
     own = list(dict.fromkeys(c.text for c in extract_claims(ARTICLE.read_text(encoding="utf-8"))))
-    have = 0
-    results = []
-    for size in [int(s) for s in args.sizes.split(",")]:
+    for size in sizes:
+        if args.reuse and _filled(args.database_url, size):
+            print(f"{size:>9,} verified: archive kept", flush=True)
+            continue
         t0 = time.perf_counter()
-        if size > have:
-            texts = (own if have == 0 else []) + _sentences(
-                size - have - (len(own) if have == 0 else 0), size
-            )
-            _fill(app, article_id, have, texts)
-            have = size
-        fill_s = time.perf_counter() - t0
-        out = subprocess.run(
-            [sys.executable, __file__, "--measure", "--database-url", args.database_url,
-             "--repeats", str(args.repeats)],
-            check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
-        row = {
-            "verified": size,
-            "fill_s": round(fill_s, 1),
-            **json.loads(out.stdout.strip().splitlines()[-1]),
-        }
-        results.append(row)
-        base = results[0]
+        _reset(args.database_url, size)
+        app = _app(archive_url(args.database_url, size))
+        article_id = _archive_article(app)
+        if size:
+            texts = own[:size] + _sentences(size - len(own[:size]), args.seed)
+            _fill(app, article_id, 0, texts)
+        app_engine_dispose(app)
+        print(f"{size:>9,} verified: archive filled in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    runs: dict[int, list[dict]] = {size: [] for size in sizes}
+    for r in range(args.rounds):
+        for size in sizes[r % len(sizes) :] + sizes[: r % len(sizes)]:
+            target = archive_url(args.database_url, size)
+            out = subprocess.run(
+                [sys.executable, __file__, "--measure", "--database-url", target,
+                 "--repeats", str(args.repeats)],
+                check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )  # fmt: skip
+            runs[size].append(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    def median(size: int) -> float:
+        return statistics.median(t for run in runs[size] for t in run["times_s"])
+
+    base = median(0)
+    base_rss = max(run["peak_rss_mb"] for run in runs[0])
+    print(f"\n{args.rounds} rounds x {args.repeats} ingests per size, medians:")
+    for size in sizes:
+        value = median(size)
+        rss = max(run["peak_rss_mb"] for run in runs[size])
+        last = runs[size][-1]
         print(
-            f"{size:>9,} verified: ingest median {row['median_s'] * 1000:7.1f} ms "
-            f"(+{(row['median_s'] - base['median_s']) * 1000:6.1f} ms, "
-            f"x{row['median_s'] / base['median_s']:.2f} "
-            f"vs 0; cold {row['cold_s'] * 1000:.0f} ms), peak RSS {row['peak_rss_mb']:.0f} MB "
-            f"(+{row['peak_rss_mb'] - base['peak_rss_mb']:.0f}), {row['links']} links for {row['claims']} "
-            f"claims (archive filled in {row['fill_s']} s)",
+            f"{size:>9,} verified: ingest median {value * 1000:7.1f} ms "
+            f"(+{(value - base) * 1000:6.1f} ms, x{value / base:.2f} vs 0; "
+            f"cold {statistics.median(run['cold_s'] for run in runs[size]) * 1000:.0f} ms), "
+            f"peak RSS {rss:.0f} MB (+{rss - base_rss:.0f}), "
+            f"{last['links']} links for {last['claims']} claims",
             flush=True,
         )
-    app_engine_dispose(app)
     return 0
 
 

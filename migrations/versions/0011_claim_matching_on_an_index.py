@@ -21,6 +21,8 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+# The trigger comes first (it locks claims against writes until the migration commits), then
+# the claims already stored are copied, then the index is built over them in one pass.
 _POSTGRES_UP = [
     """
     CREATE TABLE claim_search (
@@ -28,7 +30,6 @@ _POSTGRES_UP = [
         terms tsvector NOT NULL
     )
     """,
-    "CREATE INDEX ix_claim_search_terms ON claim_search USING gin (terms)",
     """
     CREATE FUNCTION claim_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -43,6 +44,10 @@ _POSTGRES_UP = [
     FOR EACH ROW EXECUTE FUNCTION claim_search_sync()
     """,
     "INSERT INTO claim_search (claim_id, terms) SELECT id, to_tsvector('english', text) FROM claims",
+    # fastupdate off: new entries go straight into the index. With it on, they wait in a pending
+    # list (up to gin_pending_list_limit, 4 MB) that every search reads through entry by entry:
+    # 0.1 to 0.2 s a lookup, whatever its words, once the archive has taken a few thousand claims.
+    "CREATE INDEX ix_claim_search_terms ON claim_search USING gin (terms) WITH (fastupdate = off)",
 ]
 _POSTGRES_DOWN = [
     "DROP TRIGGER IF EXISTS claim_search_sync ON claims",

@@ -87,29 +87,27 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
     out: list[list[tuple[int, str]]] = [[] for _ in texts]
     if not queries:
         return out
-    order = sorted(queries)
-    rows = db.session.execute(
-        sa.text(
-            """
-            SELECT q.i, c.id, c.text
-            FROM unnest(CAST(:queries AS tsquery[])) WITH ORDINALITY AS q(query, i)
-            CROSS JOIN LATERAL (
-                SELECT c.id, c.text
+    # One statement, one subquery per text: each names its own tsquery as a value, so the planner
+    # sees how rare its words are and answers it from the GIN index (a tsquery read per row of a
+    # LATERAL join is planned blind: a scan of the whole table for every text). The tsqueries are
+    # written into the statement (literal_execute), so that no prepared, generic plan replaces
+    # the one made for them.
+    parts, binds = [], []
+    for n, i in enumerate(sorted(queries)):
+        parts.append(
+            f"""(SELECT {i} AS i, c.id, c.text
                 FROM claim_search s JOIN claims c ON c.id = s.claim_id
-                WHERE s.terms @@ q.query
+                WHERE s.terms @@ CAST(:q{n} AS tsquery)
                   AND c.status = ANY(CAST(:statuses AS text[]))
                   AND c.article_id <> :article
                   AND c.id <> ALL(CAST(:excluded AS integer[]))
-                ORDER BY ts_rank(s.terms, q.query) DESC, c.id
-                LIMIT :limit
-            ) c
-            ORDER BY q.i
-            """
-        ),
-        {**params, "queries": [queries[i] for i in order]},
-    )
-    for i, claim_id, text in rows:
-        out[order[int(i) - 1]].append((int(claim_id), str(text)))
+                ORDER BY ts_rank(s.terms, CAST(:q{n} AS tsquery)) DESC, c.id
+                LIMIT :limit)"""
+        )
+        binds.append(sa.bindparam(f"q{n}", queries[i], type_=sa.String, literal_execute=True))
+    statement = sa.text("\nUNION ALL\n".join(parts)).bindparams(*binds)
+    for i, claim_id, text in db.session.execute(statement, params):
+        out[int(i)].append((int(claim_id), str(text)))
     return out
 
 
