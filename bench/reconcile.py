@@ -169,6 +169,11 @@ def main() -> int:
             in_review = db.session.scalar(
                 db.select(db.func.count()).select_from(Claim).where(Claim.status != "in_annotation")
             )
+            from workbench import audit
+
+            chain = audit.verify()
+            figures["audit_chain_ok"] = chain.ok
+            figures["audit_events"] = chain.checked
             figures["stored_annotations"] = stored
             figures["claims_out_of_annotation"] = in_review
             figures["annotations_per_s_first_sync"] = round(stored / figures["first_sync_s"], 1)
@@ -187,6 +192,7 @@ def main() -> int:
     figures["database"] = database
     print(json.dumps(figures))
     ok = figures["first_sync_repaired"] == figures["annotations"] == figures["stored_annotations"]
+    ok = ok and figures["audit_chain_ok"]
     return 0 if ok and figures["second_sync_repaired"] == 0 else 1
 
 

@@ -59,7 +59,7 @@ def quantile(values: list[float], q: float) -> float:
 # ------------------------------------------------------------------------------------ the data
 
 
-def prepare(database_url: str, claims: int, wipe: bool) -> list[tuple[int, str, str]]:
+def prepare(database_url: str, claims: int, wipe: bool, run: int = 0) -> list[tuple[int, str, str]]:
     """Migrate the database, ingest articles, link ``claims`` claims to tasks, cache annotators."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
@@ -85,14 +85,15 @@ def prepare(database_url: str, claims: int, wipe: bool) -> list[tuple[int, str, 
             edition += 1
             text = "\n\n".join(
                 f"The council spent {n + 11} million dollars on harbour project {n + 1} in {2000 + n}, "
-                f"up {n + 3} percent from the year before (edition {edition})."
+                f"up {n + 3} percent from the year before (edition {edition}, run {run})."
                 for n in range(60)
             )
             for claim in make_article(text).claims:
                 if len(targets) == claims:
                     break
-                link_claim(claim, task_id=FIRST_TASK + len(targets), project_id=PROJECT)
-                targets.append((FIRST_TASK + len(targets), claim.uuid, claim.text))
+                task_id = FIRST_TASK + run * 10_000 + len(targets)
+                link_claim(claim, task_id=task_id, project_id=PROJECT)
+                targets.append((task_id, claim.uuid, claim.text))
         # Known annotators, as after a sync: no delivery waits on a Label Studio user lookup.
         cache_users(
             [
@@ -158,7 +159,7 @@ def delivery(annotation_id: int, version: int, target: tuple[int, str, str], who
             "updated_at": stamp,
             "is_labeled": False,
             "overlap": 2,
-            "inner_id": task_id - FIRST_TASK + 1,
+            "inner_id": task_id - FIRST_TASK + 1,  # distinct per run too
             "total_annotations": 1,
             "cancelled_annotations": 0,
             "total_predictions": 0,
@@ -352,7 +353,10 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="wb-intake-"))
     database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-    targets = prepare(database_url, args.claims, wipe=args.url is None)
+    # A server's database (--url) may hold earlier runs: this run's texts, tasks and annotation ids
+    # are its own.
+    run = int(time.time()) % 1000 if args.url else 0
+    targets = prepare(database_url, args.claims, wipe=args.url is None, run=run)
     process = None
     instance = tmp / "instance"
     instance.mkdir()
@@ -389,8 +393,9 @@ def main() -> None:
                 else:
                     target = targets[n % len(targets)]
                     who = ANNOTATORS[n % len(ANNOTATORS)]
-                    open_annotations.append((1_000_000 + n, 0, target, who))
-                    body = delivery(1_000_000 + n, 0, target, who)
+                    annotation_id = (1 + run) * 1_000_000 + n
+                    open_annotations.append((annotation_id, 0, target, who))
+                    body = delivery(annotation_id, 0, target, who)
                 return "POST", HOOK, body, headers
 
             return make
