@@ -1,16 +1,19 @@
 """Serialise batches of export records: JSON array, JSON Lines, CSV and schema.org ClaimReview JSON-LD.
 
-Each format turns one batch into one piece of text, so a server writes a few large chunks
-rather than one tiny chunk per claim.
+Each format turns one batch into one chunk of UTF-8 bytes, so a server writes a few large
+chunks rather than one tiny chunk per claim. JSON is written by orjson: compact, UTF-8 as is,
+keys in the order given, JSON columns spliced in as stored (``orjson.Fragment``); several times
+faster than the standard library's encoder, which was the largest cost of a big export.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+import orjson
 
 from workbench.export.claimreview import ClaimReviewSettings, review_item
 
@@ -38,25 +41,25 @@ CSV_COLUMNS = [
     "audit_hash",
 ]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = orjson.dumps
 
 Batches = Iterable[list[dict[str, Any]]]
 
 
-def jsonl(batches: Batches) -> Iterator[str]:
+def jsonl(batches: Batches) -> Iterator[bytes]:
     for batch in batches:
-        yield "".join([_dumps(record) + "\n" for record in batch])
+        yield b"".join([_dumps(record) + b"\n" for record in batch])
 
 
-def json_array(batches: Batches) -> Iterator[str]:
+def json_array(batches: Batches) -> Iterator[bytes]:
     first = True
-    yield "["
+    yield b"["
     for batch in batches:
         if not batch:
             continue
-        yield ("" if first else ",\n") + ",\n".join([_dumps(record) for record in batch])
+        yield (b"" if first else b",\n") + b",\n".join([_dumps(record) for record in batch])
         first = False
-    yield "]\n"
+    yield b"]\n"
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -115,15 +118,15 @@ def _csv_row(r: dict[str, Any]) -> list[Any]:
     ]
 
 
-def csv_rows(batches: Batches) -> Iterator[str]:
+def csv_rows(batches: Batches) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
-    def flush() -> str:
+    def flush() -> bytes:
         value = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        return value
+        return value.encode("utf-8")
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
@@ -132,11 +135,11 @@ def csv_rows(batches: Batches) -> Iterator[str]:
         yield flush()
 
 
-def claimreview(batches: Batches, settings: ClaimReviewSettings) -> Iterator[str]:
+def claimreview(batches: Batches, settings: ClaimReviewSettings) -> Iterator[bytes]:
     return json_array([review_item(r, settings) for r in batch] for batch in batches)
 
 
-def render(fmt: str, batches: Batches, settings: ClaimReviewSettings) -> Iterator[str]:
+def render(fmt: str, batches: Batches, settings: ClaimReviewSettings) -> Iterator[bytes]:
     """Serialise the batches in one of the export formats."""
     if fmt == "jsonl":
         return jsonl(batches)

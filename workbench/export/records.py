@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from workbench.db import db
@@ -53,9 +54,9 @@ _COLUMNS = (
     Verdict.rating,
     Verdict.decision,
     Verdict.rationale,
-    Verdict.evidence,
-    Verdict.agreement,
-    Verdict.annotation_ids,
+    sa.cast(Verdict.evidence, sa.Text).label("evidence"),
+    sa.cast(Verdict.agreement, sa.Text).label("agreement"),
+    sa.cast(Verdict.annotation_ids, sa.Text).label("annotation_ids"),
     Verdict.created_at.label("verdict_at"),
     User.email.label("reviewer_email"),
     User.name.label("reviewer_name"),
@@ -77,7 +78,7 @@ _ANNOTATION_COLUMNS = (
     Annotation.rationale,
     Annotation.confidence,
     Annotation.evidence_text,
-    Annotation.evidence_urls,
+    sa.cast(Annotation.evidence_urls, sa.Text).label("evidence_urls"),
     Annotation.rewritten_claim,
     Annotation.ls_created_at,
     Annotation.ls_updated_at,
@@ -134,22 +135,26 @@ def max_verdict_id() -> int:
 def iter_batches(
     filters: ExportFilters, audit_hash: str, batch: int = BATCH
 ) -> Iterator[list[dict[str, Any]]]:
-    """Yield lists of provenance-carrying records, one per verified claim, ordered by claim id."""
+    """Yield lists of provenance-carrying records, one per verified claim, ordered by claim id.
+
+    JSON columns are read as their stored text and carried as ``orjson.Fragment``: written into
+    the JSON formats as stored (canonical JSON), never decoded and encoded again.
+    """
     connection = db.session.connection()
     # Webhooks carry only the annotator's Label Studio id; sync caches the emails.
     ls_emails = dict(connection.execute(sa.select(LabelStudioUser.id, LabelStudioUser.email)).all())
     stmt = _selection(filters, _COLUMNS).order_by(Claim.id).execution_options(yield_per=batch)
     result = connection.execute(stmt)
     try:
-        for rows in result.mappings().partitions():
+        for rows in result.partitions():
             annotations: dict[int, list[Any]] = defaultdict(list)
             for a in connection.execute(
                 sa.select(*_ANNOTATION_COLUMNS)
-                .where(Annotation.claim_id.in_([r["claim_id"] for r in rows]))
+                .where(Annotation.claim_id.in_([r[0] for r in rows]))
                 .order_by(Annotation.id)
             ):
-                annotations[a.claim_id].append(a)
-            yield [_record(r, annotations.get(r["claim_id"], ()), audit_hash, ls_emails) for r in rows]
+                annotations[a[1]].append(a)
+            yield [_record(r, annotations.get(r[0], ()), audit_hash, ls_emails) for r in rows]
     finally:
         result.close()
 
@@ -158,75 +163,84 @@ def _date(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _raw(text: str | None) -> Any:
+    return None if text is None else orjson.Fragment(text)
+
+
 def _record(r: Any, annotations: Any, audit_hash: str, ls_emails: dict[int, str]) -> dict[str, Any]:
-    rests_on = set(r["annotation_ids"] or ())
+    (
+        claim_id, claim_uuid, claim_text, start, end, speaker, is_quote, claim_type, checkworthiness,
+        extractor_version, claim_published_at, article_uuid, article_url, article_title,
+        article_publisher, article_sha256, article_published_at, verdict_version, rating, decision,
+        rationale, evidence, agreement, annotation_ids, verdict_at, reviewer_email, reviewer_name,
+        ls_project_id, ls_task_id, label_config_sha256,
+    ) = r  # fmt: skip
+    rests_on = set(orjson.loads(annotation_ids)) if annotation_ids else set()
     return {
         "claim": {
-            "id": r["claim_id"],
-            "uuid": r["claim_uuid"],
-            "text": r["claim_text"],
-            "start": r["start"],
-            "end": r["end"],
-            "speaker": r["speaker"],
-            "is_quote": r["is_quote"],
-            "claim_type": r["claim_type"],
-            "checkworthiness": r["checkworthiness"],
-            "extractor_version": r["extractor_version"],
+            "id": claim_id,
+            "uuid": claim_uuid,
+            "text": claim_text,
+            "start": start,
+            "end": end,
+            "speaker": speaker,
+            "is_quote": is_quote,
+            "claim_type": claim_type,
+            "checkworthiness": checkworthiness,
+            "extractor_version": extractor_version,
         },
         "article": {
-            "uuid": r["article_uuid"],
-            "url": r["article_url"],
-            "title": r["article_title"],
-            "publisher": r["article_publisher"],
-            "text_sha256": r["article_sha256"],
-            "published_at": _date(r["article_published_at"]),
+            "uuid": article_uuid,
+            "url": article_url,
+            "title": article_title,
+            "publisher": article_publisher,
+            "text_sha256": article_sha256,
+            "published_at": _date(article_published_at),
         },
         "verdict": {
-            "version": r["verdict_version"],
-            "rating": r["rating"],
-            "decision": r["decision"],
-            "rationale": r["rationale"],
-            "evidence": r["evidence"],
-            "agreement": r["agreement"],
-            "created_at": iso(r["verdict_at"]),
-            "published_at": iso(r["claim_published_at"]),
-            "reviewer": (
-                {"email": r["reviewer_email"], "name": r["reviewer_name"]} if r["reviewer_email"] else None
-            ),
+            "version": verdict_version,
+            "rating": rating,
+            "decision": decision,
+            "rationale": rationale,
+            "evidence": _raw(evidence),
+            "agreement": _raw(agreement),
+            "created_at": iso(verdict_at),
+            "published_at": iso(claim_published_at),
+            "reviewer": {"email": reviewer_email, "name": reviewer_name} if reviewer_email else None,
         },
-        "annotations": [
-            {
-                "ls_annotation_id": a.ls_annotation_id,
-                "version": a.version,
-                "annotator_ls_id": a.annotator_ls_id,
-                "updated_by_ls_id": a.updated_by_ls_id,
-                "edited_by_someone_else": a.updated_by_ls_id is not None
-                and a.updated_by_ls_id != a.annotator_ls_id,
-                "annotator_email": a.annotator_email or ls_emails.get(a.annotator_ls_id),
-                "verdict": a.verdict,
-                "checkworthy": a.checkworthy,
-                "rationale": a.rationale,
-                "confidence": a.confidence,
-                "evidence_text": a.evidence_text,
-                "evidence_urls": a.evidence_urls,
-                "rewritten_claim": a.rewritten_claim,
-                "ls_created_at": a.ls_created_at,
-                "ls_updated_at": a.ls_updated_at,
-                "received_at": iso(a.received_at),
-                "source": a.source,
-                "payload_sha256": a.payload_sha256,
-            }
-            for a in annotations
-            if a.id in rests_on
-        ],
+        "annotations": [_annotation(a, ls_emails) for a in annotations if a[0] in rests_on],
         "label_studio": (
-            {
-                "project_id": r["ls_project_id"],
-                "task_id": r["ls_task_id"],
-                "label_config_sha256": r["label_config_sha256"],
-            }
-            if r["ls_task_id"] is not None
+            {"project_id": ls_project_id, "task_id": ls_task_id, "label_config_sha256": label_config_sha256}
+            if ls_task_id is not None
             else None
         ),
         "audit_hash": audit_hash,
+    }
+
+
+def _annotation(a: Any, ls_emails: dict[int, str]) -> dict[str, Any]:
+    (
+        _id, _claim_id, ls_annotation_id, version, annotator_ls_id, updated_by_ls_id, annotator_email,
+        verdict, checkworthy, rationale, confidence, evidence_text, evidence_urls, rewritten_claim,
+        ls_created_at, ls_updated_at, received_at, source, payload_sha256,
+    ) = a  # fmt: skip
+    return {
+        "ls_annotation_id": ls_annotation_id,
+        "version": version,
+        "annotator_ls_id": annotator_ls_id,
+        "updated_by_ls_id": updated_by_ls_id,
+        "edited_by_someone_else": updated_by_ls_id is not None and updated_by_ls_id != annotator_ls_id,
+        "annotator_email": annotator_email or ls_emails.get(annotator_ls_id),
+        "verdict": verdict,
+        "checkworthy": checkworthy,
+        "rationale": rationale,
+        "confidence": confidence,
+        "evidence_text": evidence_text,
+        "evidence_urls": _raw(evidence_urls),
+        "rewritten_claim": rewritten_claim,
+        "ls_created_at": ls_created_at,
+        "ls_updated_at": ls_updated_at,
+        "received_at": iso(received_at),
+        "source": source,
+        "payload_sha256": payload_sha256,
     }

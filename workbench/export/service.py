@@ -116,16 +116,15 @@ def _counted(
 
 
 def _sealed(
-    chunks: Iterator[str],
+    chunks: Iterator[bytes],
     export_id: str,
     tally: _Tally,
     file_name: str | None,
     before_seal: Callable[[], None] | None,
 ) -> Iterator[bytes]:
-    """Stream the chunks as UTF-8 and, once the last is out, seal the manifest and commit."""
+    """Stream the chunks and, once the last is out, seal the manifest and commit."""
     digest, size = hashlib.sha256(), 0
-    for chunk in chunks:
-        data = chunk.encode("utf-8")
+    for data in chunks:
         digest.update(data)
         size += len(data)
         yield data
