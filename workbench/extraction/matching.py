@@ -95,6 +95,11 @@ def _stem(word: str) -> str:
     return word
 
 
+def term(word: str) -> str:
+    """Return the key under which a lower-case word is counted in :class:`Frequencies`."""
+    return _stem(word)
+
+
 def _words(normalised: str) -> list[str]:
     return [_stem(w) for w in _TOKEN.findall(normalised) if w not in _STOP]
 

@@ -39,10 +39,13 @@ def link_matches(claims: list[Claim], *, actor: str, threshold: float) -> list[C
     if not claims:
         return []
     texts = [c.text for c in claims]
-    found = search.candidates(texts, statuses=[ClaimStatus.VERIFIED], exclude_article_id=claims[0].article_id)
+    background = search.background(ClaimStatus.VERIFIED)
+    found = search.candidates(
+        texts, statuses=[ClaimStatus.VERIFIED], exclude_article_id=claims[0].article_id, rarity=background
+    )
     if not any(found):
         return []
-    scored = rerank(texts, found, threshold, background=search.background(ClaimStatus.VERIFIED))
+    scored = rerank(texts, found, threshold, background=background)
     pairs = [
         (claim.id, matched, score)
         for claim, matches in zip(claims, scored, strict=True)
@@ -53,22 +56,18 @@ def link_matches(claims: list[Claim], *, actor: str, threshold: float) -> list[C
 
 def link_waiting(claim: Claim, *, actor: str, threshold: float) -> list[ClaimMatch]:
     """Link the claims still waiting (not verified, any other article) that repeat a claim verified now."""
+    background = search.background(ClaimStatus.VERIFIED)
     found = search.candidates(
         [claim.text],
         statuses=WAITING,
         exclude_article_id=claim.article_id,
         exclude_claim_ids=[claim.id],
         limit=WAITING_LIMIT,
+        rarity=background,
     )
     if not found[0]:
         return []
-    scored = rerank(
-        [claim.text],
-        found,
-        threshold,
-        background=search.background(ClaimStatus.VERIFIED),
-        top_k=WAITING_LIMIT,
-    )
+    scored = rerank([claim.text], found, threshold, background=background, top_k=WAITING_LIMIT)
     return _store(
         [(waiting, claim.id, score) for waiting, score in scored[0]], actor=actor, threshold=threshold
     )

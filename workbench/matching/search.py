@@ -12,25 +12,31 @@ then a sample of them, cached for a while, so memory stays flat as the archive g
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
 from workbench.db import db
-from workbench.extraction.matching import Frequencies, frequencies
+from workbench.extraction.matching import Frequencies, frequencies, term
 
 CANDIDATES = 10
 # A lexeme in more than this share of all claims selects too many rows to rank; rarer ones
 # (names, numbers, topic words) are what a repeated claim shares anyway.
+# A word counts as common only above both limits: in a small archive every word is rare enough.
 COMMON_SHARE = 0.005
+COMMON_ROWS = 100
 MAX_QUERY_TERMS = 6
 # Up to this many known claims the IDF is exact (all are read); above, a sample this size.
 SAMPLE = 1000
-SAMPLE_SECONDS = 300.0
+REFRESH_SECONDS = 3600.0
+# ANALYZE's statistics (which words are common) are re-read this often: one row, cheap.
+STATS_SECONDS = 300.0
 
 _WORD = re.compile(r"[^\W_]+")
 _STOP = frozenset(
@@ -41,8 +47,8 @@ _STOP = frozenset(
 )
 
 _lock = threading.Lock()
-_stats_cache: dict[str, tuple[float, dict[str, float]]] = {}
-_background_cache: dict[str, tuple[float, Frequencies]] = {}
+_stats_cache: dict[str, tuple[float, tuple[dict[str, float], float]]] = {}
+_background_cache: dict[str, tuple[float, Frequencies, tuple[int, ...] | None]] = {}
 
 
 def candidates(
@@ -52,8 +58,13 @@ def candidates(
     exclude_article_id: int | None = None,
     exclude_claim_ids: Sequence[int] = (),
     limit: int = CANDIDATES,
+    rarity: Frequencies | None = None,
 ) -> list[list[tuple[int, str]]]:
-    """Return, per text, up to limit (claim id, text) of claims in statuses sharing its rarer words."""
+    """Return, per text, up to limit (claim id, text) of claims in statuses sharing its rarer words.
+
+    rarity: document frequencies (:func:`background`) that say which words are rare on SQLite,
+    which has no statistics of its own; PostgreSQL reads ANALYZE's.
+    """
     if not texts:
         return []
     params = {
@@ -64,7 +75,7 @@ def candidates(
     }
     if db.session.get_bind().dialect.name == "postgresql":
         return _postgres(list(texts), params)
-    return _sqlite(list(texts), params)
+    return _sqlite(list(texts), params, rarity)
 
 
 def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[int, str]]]:
@@ -75,13 +86,12 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
         ),
         {"texts": texts},
     ).all()
-    share = _common_lexemes()
+    share, rows = _common_lexemes()
     queries: dict[int, str] = {}
     for i, found in lexemes:
         ranked = sorted(found, key=lambda lex: (share.get(lex, 0.0), lex))
-        chosen = [lex for lex in ranked if share.get(lex, 0.0) <= COMMON_SHARE][:MAX_QUERY_TERMS] or ranked[
-            :2
-        ]
+        chosen = [lex for lex in ranked if not _common(share.get(lex, 0.0), rows)][:MAX_QUERY_TERMS]
+        chosen = chosen or ranked[:2]
         if chosen:
             queries[int(i) - 1] = _at_least_two([_quote_lexeme(lex) for lex in chosen], " & ", " | ")
     out: list[list[tuple[int, str]]] = [[] for _ in texts]
@@ -127,26 +137,33 @@ def _quote_lexeme(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _common_lexemes() -> dict[str, float]:
-    """Return the share of claims holding each common lexeme, from ANALYZE's statistics."""
+def _common(share: float, rows: float) -> bool:
+    return share > COMMON_SHARE and share * rows > COMMON_ROWS
+
+
+def _common_lexemes() -> tuple[dict[str, float], float]:
+    """Return the share of claims holding each common lexeme (ANALYZE's statistics), and the rows."""
     key = str(db.engine.url)
     now = time.monotonic()
     cached = _stats_cache.get(key)
-    if cached and now - cached[0] < SAMPLE_SECONDS:
+    if cached and now - cached[0] < STATS_SECONDS:
         return cached[1]
     row = db.session.execute(
         sa.text(
-            "SELECT CAST(CAST(most_common_elems AS text) AS text[]), most_common_elem_freqs FROM pg_stats "
-            "WHERE tablename = 'claim_search' AND attname = 'terms' AND schemaname = current_schema()"
+            "SELECT CAST(CAST(s.most_common_elems AS text) AS text[]), s.most_common_elem_freqs, c.reltuples "
+            "FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass('claim_search') "
+            "WHERE s.tablename = 'claim_search' AND s.attname = 'terms' AND s.schemaname = current_schema()"
         )
     ).first()
-    share = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+    found = (dict(zip(row[0], row[1], strict=False)), float(row[2])) if row and row[0] else ({}, 0.0)
     with _lock:
-        _stats_cache[key] = (now, share)
-    return share
+        _stats_cache[key] = (now, found)
+    return found
 
 
-def _sqlite(texts: list[str], params: dict[str, object]) -> list[list[tuple[int, str]]]:
+def _sqlite(
+    texts: list[str], params: dict[str, object], rarity: Frequencies | None
+) -> list[list[tuple[int, str]]]:
     statement = sa.text(
         """
         SELECT c.id, c.text FROM claim_search JOIN claims c ON c.id = claim_search.rowid
@@ -158,6 +175,11 @@ def _sqlite(texts: list[str], params: dict[str, object]) -> list[list[tuple[int,
     out: list[list[tuple[int, str]]] = []
     for text in texts:
         words = list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in _STOP))
+        if rarity is not None and rarity.sampled:
+            # Rarest first, by the sample's document frequencies; common words only if nothing else.
+            share = {w: rarity.words.get(term(w), 0) / rarity.sampled for w in words}
+            ranked = sorted(words, key=lambda w: share[w])  # stable: text order among equals
+            words = [w for w in ranked if not _common(share[w], rarity.docs)] or ranked[:2]
         if not words:
             out.append([])
             continue
@@ -168,24 +190,58 @@ def _sqlite(texts: list[str], params: dict[str, object]) -> list[list[tuple[int,
 
 
 def background(status: str) -> Frequencies:
-    """Return the document frequencies of the claims in status: exact while few, else a cached sample."""
+    """Return the document frequencies of the claims in status: exact while few, else a sample.
+
+    Cached per process: a sample (a large archive) for REFRESH_SECONDS, since the IDF of a
+    million claims barely moves in an hour; the exact counts (a small archive) while the same
+    claims are in status. Memory is bounded by SAMPLE claims' terms.
+    """
     key = f"{db.engine.url}|{status}"
     now = time.monotonic()
     cached = _background_cache.get(key)
-    if cached and cached[1].docs > SAMPLE and now - cached[0] < SAMPLE_SECONDS:
+    if cached and cached[2] is None and now - cached[0] < REFRESH_SECONDS:
         return cached[1]
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(_claims).where(_claims.c.status == status)
-    )
-    total = int(total or 0)
-    if total <= SAMPLE:
-        texts = list(db.session.scalars(sa.select(_claims.c.text).where(_claims.c.status == status)))
-        return frequencies(texts)
-    texts = _sample(status)
-    found = frequencies(texts, docs=total)
+    total = _count(status)
+    if total > SAMPLE:
+        found, signature = frequencies(_sample(status), docs=total), None
+    else:
+        # Which claims they are (how many, the sum of their ids): counted exactly on every call.
+        where = _claims.c.status == status
+        signature = tuple(
+            db.session.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(_claims.c.id), 0)).where(where)
+            ).one()
+        )
+        if cached and cached[2] == signature:
+            return cached[1]
+        found = frequencies(list(db.session.scalars(sa.select(_claims.c.text).where(where))))
     with _lock:
-        _background_cache[key] = (now, found)
+        _background_cache[key] = (now, found, signature)
     return found
+
+
+def _count(status: str) -> int:
+    """How many claims are in status: counted while few, the planner's estimate when many.
+
+    Counting a million rows takes a quarter of a second; the IDF needs the size only roughly.
+    """
+    query = sa.select(sa.func.count()).select_from(_claims).where(_claims.c.status == status)
+    if db.session.get_bind().dialect.name == "postgresql":
+        plan = db.session.scalar(
+            sa.text("EXPLAIN (FORMAT JSON) SELECT 1 FROM claims WHERE status = :status").bindparams(
+                sa.bindparam("status", status, type_=sa.String, literal_execute=True)
+            )
+        )
+        estimate = int(_plan(plan)["Plan"]["Plan Rows"])
+        if estimate > 10 * SAMPLE:
+            return estimate
+    return int(db.session.scalar(query) or 0)
+
+
+def _plan(value: object) -> dict[str, Any]:
+    found = json.loads(value) if isinstance(value, str) else value
+    assert isinstance(found, list) and isinstance(found[0], dict)
+    return found[0]
 
 
 def _sample(status: str) -> list[str]:
