@@ -288,6 +288,7 @@ def export_once(base: str, token: str, fmt: str, worker: int) -> dict:
     assert manifest["finished"] and manifest["bytes"] == size, manifest
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "bytes": size,
         "records": manifest["records"],
         "peak_mb": _status(worker, "VmHWM"),
