@@ -48,7 +48,7 @@ _STOP = frozenset(
 
 _lock = threading.Lock()
 _stats_cache: dict[str, tuple[float, tuple[dict[str, float], float]]] = {}
-_background_cache: dict[str, tuple[float, Frequencies, tuple[int, ...] | None]] = {}
+_background_cache: dict[str, tuple[float, Frequencies, tuple[Any, ...] | None]] = {}
 
 
 def candidates(
@@ -205,11 +205,15 @@ def background(status: str) -> Frequencies:
     if total > SAMPLE:
         found, signature = frequencies(_sample(status), docs=total), None
     else:
-        # Which claims they are (how many, the sum of their ids): counted exactly on every call.
+        # Which claims they are (how many, their ids, the newest), read on every call: cheap while few.
         where = _claims.c.status == status
         signature = tuple(
             db.session.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(_claims.c.id), 0)).where(where)
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(_claims.c.id), 0),
+                    sa.func.max(_claims.c.created_at),
+                ).where(where)
             ).one()
         )
         if cached and cached[2] == signature:
@@ -255,4 +259,10 @@ def _sample(status: str) -> list[str]:
     return texts
 
 
-_claims = sa.table("claims", sa.column("id", sa.Integer), sa.column("text", sa.Text), sa.column("status"))
+_claims = sa.table(
+    "claims",
+    sa.column("id", sa.Integer),
+    sa.column("text", sa.Text),
+    sa.column("status"),
+    sa.column("created_at"),
+)
