@@ -70,7 +70,7 @@ def _sentences(n: int, seed: int) -> list[str]:
     return out
 
 
-def archive_url(url: str, size: int) -> str:
+def archive_url(url: str, size: int | str) -> str:
     """The URL of the archive of one size: a schema of the database, or a file beside the one named."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -85,7 +85,7 @@ def _app(url: str):
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "bench"})
 
 
-def _reset(url: str, size: int) -> None:
+def _reset(url: str, size: int | str) -> None:
     """Empty the archive of one size (drop its schema or file) and migrate it."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
@@ -230,6 +230,85 @@ def measure(url: str, repeats: int) -> dict:
     }
 
 
+def sample_sentences() -> list[str]:
+    """The claims of the sample articles, as bench/extraction.py builds its paraphrase pairs from them."""
+    from workbench.extraction import extract_claims
+
+    wikinews = SHARED / "samples/wikinews"
+    paths = [
+        p
+        for p in sorted(wikinews.glob("*.txt"))
+        if (wikinews / "sentences" / f"{p.stem}.sentences.tsv").exists()
+    ]
+    paths.append(SHARED / "samples/express-putin-modi-2023-12-28.txt")
+    texts = [p.read_text(encoding="utf-8") for p in paths if p.exists()]
+    return list(dict.fromkeys(c.text for t in texts for c in extract_claims(t)))
+
+
+def pairs(url: str, noise: int, seed: int) -> None:
+    """Score the rule-made pairs (bench/paraphrases.py) through the index, as ingest does, and in memory.
+
+    The sample sentences are the verified claims of an archive of their own (``pairs``), with
+    ``noise`` random verified claims beside them; each pair's new text is matched through the
+    search index and rerank (link_matches' path) and by find_matches over the sentences alone
+    (bench/extraction.py's figure). A link to any other claim counts as a false positive.
+    """
+    import sqlalchemy as sa
+    from paraphrases import build_pairs
+
+    from workbench.db import db
+    from workbench.extraction.matching import DEFAULT_THRESHOLD, find_matches, rerank
+    from workbench.matching import search
+    from workbench.models import Claim, ClaimStatus
+
+    sentences = sample_sentences()
+    made = build_pairs(sentences)
+    texts = [p.new for p in made]
+    name = f"pairs_{noise}"
+    _reset(url, name)
+    app = _app(archive_url(url, name))
+    article_id = _archive_article(app)
+    _fill(app, article_id, 0, sentences + _sentences(noise, seed))
+    with app.app_context():
+        index = {int(i): int(o) for i, o in db.session.execute(sa.select(Claim.id, Claim.ordinal))}
+        t0 = time.perf_counter()
+        background = search.background(ClaimStatus.VERIFIED)
+        found = search.candidates(texts, statuses=[ClaimStatus.VERIFIED], rarity=background)
+        scored = rerank(texts, found, DEFAULT_THRESHOLD, background=background)
+        elapsed = time.perf_counter() - t0
+        db.session.remove()
+        db.engine.dispose()
+    through_index = [[(index[k], v) for k, v in m] for m in scored]
+    in_memory = find_matches(texts, list(enumerate(sentences)), DEFAULT_THRESHOLD)
+
+    def score(results: list) -> tuple[float, float, int, int, int]:
+        tp = fp = fn = 0
+        for pair, matches in zip(made, results, strict=True):
+            keys = {k for k, _ in matches}
+            hit = pair.known_index in keys
+            tp += pair.positive and hit
+            fn += pair.positive and not hit
+            fp += len(keys - {pair.known_index}) + (hit and not pair.positive)
+        return tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0, tp, fp, fn
+
+    differ = sum(
+        {k for k, _ in a} != {k for k, _ in b} for a, b in zip(through_index, in_memory, strict=True)
+    )
+    print(
+        f"{len(made)} rule-made pairs ({sum(p.positive for p in made)} paraphrases) over {len(sentences)} "
+        f"sample claims + {noise:,} random verified claims, threshold {DEFAULT_THRESHOLD}:"
+    )
+    for label, results in (("index + rerank", through_index), ("find_matches  ", in_memory)):
+        p, r, tp, fp, fn = score(results)
+        print(f"  {label}: P {p:.3f} R {r:.3f} (tp {tp}, fp {fp}, fn {fn})")
+    print(f"  pairs whose links differ: {differ}; index path {elapsed:.2f} s for {len(texts)} texts")
+    for n, (a, b) in enumerate(zip(through_index, in_memory, strict=True)):
+        if {k for k, _ in a} != {k for k, _ in b}:
+            known = made[n].known_index
+            among = any(index[k] == known for k, _ in found[n])
+            print(f"    {made[n].rule}: {texts[n]!r}: index {a}, in memory {b}; a candidate: {among}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -238,9 +317,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--reuse", action="store_true", help="keep archives already filled to their size")
+    parser.add_argument(
+        "--pairs", type=int, metavar="NOISE", help="score the rule-made pairs through the index instead"
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    if args.pairs is not None:
+        sys.path.insert(0, str(ROOT / "bench"))
+        pairs(args.database_url, args.pairs, args.seed)
+        return 0
     if args.measure:
         print(json.dumps(measure(args.database_url, args.repeats)))
         return 0

@@ -25,13 +25,14 @@ import sqlalchemy as sa
 from workbench.db import db
 from workbench.extraction.matching import Frequencies, frequencies, term
 
-CANDIDATES = 10
+CANDIDATES = 5
 # A lexeme in more than this share of all claims selects too many rows to rank; rarer ones
 # (names, numbers, topic words) are what a repeated claim shares anyway.
 # A word counts as common only above both limits: in a small archive every word is rare enough.
 COMMON_SHARE = 0.005
 COMMON_ROWS = 100
 MAX_QUERY_TERMS = 6
+MIN_QUERY_TERMS = 3
 # Up to this many known claims the IDF is exact (all are read); above, a sample this size.
 SAMPLE = 1000
 REFRESH_SECONDS = 3600.0
@@ -90,8 +91,7 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
     queries: dict[int, str] = {}
     for i, found in lexemes:
         ranked = sorted(found, key=lambda lex: (share.get(lex, 0.0), lex))
-        chosen = [lex for lex in ranked if not _common(share.get(lex, 0.0), rows)][:MAX_QUERY_TERMS]
-        chosen = chosen or ranked[:2]
+        chosen = _pick(ranked, [_common(share.get(lex, 0.0), rows) for lex in ranked])
         if chosen:
             queries[int(i) - 1] = _at_least_two([_quote_lexeme(lex) for lex in chosen], " & ", " | ")
     out: list[list[tuple[int, str]]] = [[] for _ in texts]
@@ -137,6 +137,13 @@ def _quote_lexeme(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def _pick(ranked: list[str], common: list[bool]) -> list[str]:
+    """Return the words to query, rarest first: the rare ones, else (or to make MIN_QUERY_TERMS) the
+    least common of the others. A claim made of common words is still looked up by its rarest few."""
+    rare = [w for w, c in zip(ranked, common, strict=True) if not c][:MAX_QUERY_TERMS]
+    return rare + [w for w, c in zip(ranked, common, strict=True) if c][: max(0, MIN_QUERY_TERMS - len(rare))]
+
+
 def _common(share: float, rows: float) -> bool:
     return share > COMMON_SHARE and share * rows > COMMON_ROWS
 
@@ -179,7 +186,7 @@ def _sqlite(
             # Rarest first, by the sample's document frequencies; common words only if nothing else.
             share = {w: rarity.words.get(term(w), 0) / rarity.sampled for w in words}
             ranked = sorted(words, key=lambda w: share[w])  # stable: text order among equals
-            words = [w for w in ranked if not _common(share[w], rarity.docs)] or ranked[:2]
+            words = _pick(ranked, [_common(share[w], rarity.docs) for w in ranked])
         if not words:
             out.append([])
             continue
