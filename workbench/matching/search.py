@@ -1,13 +1,15 @@
 """Find the few claims that may repeat a text, with the database's search index (migration 0011).
 
-PostgreSQL: full-text search on ``claim_search.terms`` (a GIN index). Only the query's rarer
-lexemes select candidates (ANALYZE's most-common-element statistics say which are common), so
-a lookup reads short posting lists however large the archive is. SQLite: FTS5, ranked by bm25.
-Either way the database returns at most ``limit`` candidates per text, best first; the matcher
-scores them (workbench.extraction.matching.rerank).
+A text is looked up by its rarest words (up to MAX_QUERY_TERMS; a candidate must hold two of
+them), so a lookup reads short posting lists however large the archive is. PostgreSQL:
+full-text search on ``claim_search.terms`` (a GIN index without a pending list), rarity from
+ANALYZE's most-common-element statistics, one statement for all the texts of an article with a
+subquery (and a plan) per text, ranked by ts_rank. SQLite: FTS5 ranked by bm25, rarity from the
+background below. Either way the database returns at most ``limit`` candidates per text, best
+first; the matcher scores them (workbench.extraction.matching.rerank).
 
 The IDF the scores need comes from :func:`background`: every known claim while there are few,
-then a sample of them, cached for a while, so memory stays flat as the archive grows.
+then a sample of SAMPLE of them, cached per process, so memory stays flat as the archive grows.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from workbench.extraction.matching import Frequencies, frequencies, term
 
 CANDIDATES = 5
 # A lexeme in more than this share of all claims selects too many rows to rank; rarer ones
-# (names, numbers, topic words) are what a repeated claim shares anyway.
-# A word counts as common only above both limits: in a small archive every word is rare enough.
+# (names, numbers, topic words) are what a repeated claim shares anyway. A word counts as common
+# only above both limits: in a small archive every word is rare enough.
 COMMON_SHARE = 0.005
 COMMON_ROWS = 100
 MAX_QUERY_TERMS = 6
