@@ -194,3 +194,19 @@ def test_verify_refuses_a_file_that_is_not_a_manifest(runner, tmp_path):
         args=["export", "verify", str(tmp_path / "x.jsonl"), "--manifest", str(tmp_path / "m.json")]
     )
     assert result.exit_code != 0 and "not an export manifest" in result.output
+
+
+def test_the_claims_history_shows_each_export_that_carried_it(
+    client,
+    reviewer,
+    annotated,  # noqa: F811
+):
+    verify(client, reviewer, annotated)
+    carried, _ = streamed(client, reviewer, "format=jsonl")
+    skipped, _ = streamed(client, reviewer, "format=jsonl&rating=True")  # carries no claim
+    events = client.get(f"/api/v1/claims/{annotated.id}/history", headers=reviewer.headers).json["events"]
+    exports = [e for e in events if e["action"] == "export.finished"]
+    assert [e["payload"]["id"] for e in exports] == [carried.headers["X-Export-Id"]]
+    assert skipped.headers["X-Export-Id"] != carried.headers["X-Export-Id"]
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(seqs) and exports[0]["seq"] == max(seqs), "the export came last"

@@ -367,9 +367,20 @@ def history(claim_id: int) -> list[dict[str, Any]]:
     """The claim's whole timeline, from the audit chain."""
     if db.session.get(Claim, claim_id) is None:
         raise NotFound(f"no claim with id {claim_id}")
+    # Exports are not one event per claim (an export of 100,000 claims would write 100,000): the
+    # manifest keeps the claims it carried, and its export.finished event joins the timeline.
+    from workbench.export.manifest import exports_of_claim
+
+    exports = [m["id"] for m in exports_of_claim(claim_id)]
+    about_the_claim = sa.and_(AuditEvent.subject_type == "claim", AuditEvent.subject_id == str(claim_id))
+    carried_it = sa.and_(
+        AuditEvent.subject_type == "export",
+        AuditEvent.action == "export.finished",
+        AuditEvent.subject_id.in_(exports),
+    )
     rows = db.session.scalars(
         sa.select(AuditEvent)
-        .where(AuditEvent.subject_type == "claim", AuditEvent.subject_id == str(claim_id))
+        .where(sa.or_(about_the_claim, carried_it) if exports else about_the_claim)
         .order_by(AuditEvent.seq)
     )
     return [
