@@ -197,3 +197,69 @@ def test_a_push_right_after_a_timed_out_push_imports_no_claim_twice(app, ls_proj
     assert sorted(uuids) == queued  # each claim once
     links = db.session.scalars(sa.select(LabelStudioLink.claim_id)).all()
     assert len(links) == len(set(links)) == 300
+
+
+def test_sync_reads_one_export_that_names_the_same_versions_as_the_paged_list(
+    app, ls_project, ls_client, monkeypatch
+):
+    """Synced through the paged list, then through the export: the second stores nothing, and the
+    export's tasks (cancelled annotations, edited ones, tasks without any) match the list's."""
+    from workbench.errors import LabelStudioError
+    from workbench.labelstudio.client import LabelStudioClient
+
+    _, pid = ls_project
+    article = make_article(MANY_CLAIMS_TEXT)
+    service.push(actor="test")
+    fresh()
+    links = db.session.scalars(
+        sa.select(LabelStudioLink).join(Claim).where(Claim.article_id == article.id).order_by(Claim.id)
+    ).all()
+    assert len(links) >= 4
+    who = int(ls_client.create_user(f"exp-{secrets.token_hex(4)}@example.org", first_name="E")["id"])
+    ls_client.create_annotation(
+        links[0].task_id, verdict_result("False", "a", "https://e.org/1", 3), completed_by=who
+    )
+    edited = ls_client.create_annotation(
+        links[1].task_id, verdict_result("True", "b", "https://e.org/2", 2), lead_time=12.5
+    )
+    ls_client.update_annotation(int(edited["id"]), verdict_result("Half true", "c", "https://e.org/3", 4))
+    ls_client._http(
+        "POST",
+        f"/api/tasks/{links[2].task_id}/annotations/",
+        "skip a task",
+        json={"result": [], "was_cancelled": True},
+    )
+
+    listed = {t["id"]: t for t in ls_client.iter_tasks(pid)}
+    exported = {t["id"]: t for t in ls_client.export_tasks(pid)}
+    assert exported.keys() == listed.keys()  # tasks without annotations included
+    for task_id, task in exported.items():
+        assert task["data"] == listed[task_id]["data"]
+        mine = {a["id"]: a for a in task["annotations"]}
+        theirs = {a["id"]: a for a in listed[task_id]["annotations"]}
+        assert mine.keys() == theirs.keys()
+        for aid, a in mine.items():
+            for key in (
+                "result",
+                "completed_by",
+                "was_cancelled",
+                "lead_time",
+                "created_at",
+                "updated_at",
+                "updated_by",
+                "task",
+            ):
+                assert a[key] == theirs[aid][key], (key, a[key], theirs[aid][key])
+
+    def broken(self, project_id, *, timeout=None):
+        raise LabelStudioError("Label Studio could not export: HTTP 500 test")
+
+    monkeypatch.setattr(LabelStudioClient, "export_tasks", broken)
+    first = service.sync(actor="test")
+    assert (first.read_via, first.repaired) == ("listing", 3)
+    monkeypatch.undo()
+    second = service.sync(actor="test")
+    assert (second.read_via, second.export_error) == ("export", None)
+    assert (second.tasks_seen, second.annotations_seen) == (len(listed), 3)
+    assert second.total_repaired == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 3

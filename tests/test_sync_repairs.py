@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from tests.factories import annotation_payload, link_claim, make_article, make_user
 from workbench import audit
 from workbench.db import db
+from workbench.errors import LabelStudioError
 from workbench.labelstudio import service
 from workbench.models import Annotation, AuditEvent, Claim, User
 
@@ -15,8 +16,9 @@ class ScriptedLabelStudio:
     """Label Studio's answers for one project, as the client returns them (the real server is
     used in test_label_studio_reliability.py; here the payloads are ones it cannot be made to send)."""
 
-    def __init__(self, tasks: list[dict], users: list[dict]):
+    def __init__(self, tasks: list[dict], users: list[dict], *, export_fails: bool = False):
         self.tasks, self.users, self.webhooks = tasks, users, 0
+        self.export_fails, self.reads = export_fails, []
 
     def find_project(self, title):
         return {"id": 1, "title": title}
@@ -24,7 +26,14 @@ class ScriptedLabelStudio:
     def list_users(self):
         return self.users
 
+    def export_tasks(self, project_id, *, timeout=None):
+        self.reads.append("export")
+        if self.export_fails:
+            raise LabelStudioError("Label Studio could not export the tasks of project 1: HTTP 500 boom")
+        return iter(self.tasks)
+
     def iter_tasks(self, project_id):
+        self.reads.append("listing")
         yield from self.tasks
 
     def ensure_webhook(self, project_id, url, headers, actions):
@@ -102,3 +111,24 @@ def test_sync_derives_a_lost_count_again(app):
     db.session.expire_all()
     assert db.session.get(Claim, claim.id).status == "annotated"
     assert service.sync(fake, actor="test").total_repaired == 0
+
+
+def test_a_failed_export_falls_back_to_the_paged_list_and_says_so(app):
+    article = make_article()
+    claim = next(c for c in article.claims if c.checkworthy)
+    link_claim(claim, 501)
+    tasks = [task(501, claim, annotation_payload(1, 501, user_id=3)["annotation"])]
+    broken = ScriptedLabelStudio(tasks, [], export_fails=True)
+    result = service.sync(broken, actor="test")
+    assert broken.reads == ["export", "listing"]
+    assert (result.repaired, result.read_via) == (1, "listing")
+    assert "HTTP 500 boom" in result.export_error
+    synced = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "labelstudio.synced"))
+    assert synced.payload["read_via"] == "listing" and "HTTP 500" in synced.payload["export_error"]
+    # Read through the export, the same versions are stored already: nothing new.
+    working = ScriptedLabelStudio(tasks, [])
+    again = service.sync(working, actor="test")
+    assert working.reads == ["export"]
+    assert (again.read_via, again.total_repaired, again.export_error) == ("export", 0, None)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 1
+    assert audit.verify().ok

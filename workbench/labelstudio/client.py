@@ -437,6 +437,68 @@ class LabelStudioClient:
                 data["annotations"] = self.list_annotations(data["id"])
             yield data
 
+    def export_tasks(self, project_id: int, *, timeout: float | None = None) -> Iterator[dict]:
+        """Read every task of a project, annotations embedded, in one export; yield them one by one.
+
+        ``GET /api/projects/<id>/export?exportType=JSON&download_all_tasks=true``: one reply,
+        about 3 times faster than paging through ``/api/tasks`` (the server serializes 1,000
+        tasks per query instead of the data manager's per-page work). Tasks without annotations
+        are included. Annotations carry ``completed_by``, ``task`` and ``updated_by`` as ids, as
+        webhooks do; ``drafts`` are expanded, ``predictions`` are ids. The body goes to a
+        temporary file (in memory up to a few MB, then on disk) and is parsed as a stream
+        (ijson's C parser, numbers as float/int like ``json``), so memory does not grow with the
+        project. Its own timeout, ``timeout`` or ``max(configured, 120 s)``, since it is one
+        big reply. Never retried. May raise LabelStudioError (also for a body that is not a
+        JSON list) or LabelStudioUnavailable before the first task is yielded; a body cut
+        short raises LabelStudioError midway. Label Studio keeps a copy of every export under
+        its data directory's ``export/`` (see docs/label-studio-notes.md).
+        """
+        import tempfile
+
+        what = f"export the tasks of project {project_id}"
+        limit = float(timeout) if timeout is not None else max(self.timeout, 120.0)
+        body = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed below
+
+        def download() -> None:
+            with self._httpx.stream(
+                "GET",
+                f"{self.base_url}/api/projects/{project_id}/export",
+                params={"exportType": "JSON", "download_all_tasks": "true"},
+                headers={"Authorization": f"Token {self.api_key}"},
+                timeout=limit,
+            ) as resp:
+                if resp.is_error:
+                    resp.read()
+                    resp.raise_for_status()
+                for chunk in resp.iter_bytes(1 << 20):
+                    body.write(chunk)
+
+        try:
+            self._call(what, download)
+            body.seek(0)
+            if body.read(64).lstrip()[:1] != b"[":
+                raise LabelStudioError(
+                    f"Label Studio gave a reply that is not a JSON list when asked to {what}"
+                )
+            body.seek(0)
+        except BaseException:
+            body.close()
+            raise
+        return self._parse_export(body, what)
+
+    @staticmethod
+    def _parse_export(body: Any, what: str) -> Iterator[dict]:
+        import ijson
+
+        try:
+            for task in ijson.items(body, "item", use_float=True):
+                if isinstance(task, dict):
+                    yield task
+        except ijson.JSONError as exc:
+            raise LabelStudioError(f"Label Studio gave a broken reply when asked to {what}: {exc}") from exc
+        finally:
+            body.close()
+
     # ------------------------------------------------------------------ annotations
 
     def list_annotations(self, task_id: int) -> list[dict]:

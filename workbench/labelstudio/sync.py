@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -12,7 +14,7 @@ from flask import current_app
 from workbench import audit, locks
 from workbench.audit.rows import attest_ids
 from workbench.db import begin_write, db, lock_rows, release_for_network
-from workbench.errors import WorkbenchError
+from workbench.errors import LabelStudioError, WorkbenchError
 from workbench.labelstudio.annotations import (
     MalformedAnnotation,
     Prepared,
@@ -37,6 +39,8 @@ from workbench.models import Annotation, Claim, LabelStudioLink
 
 SYNC_LOCK = "labelstudio.sync"
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class SyncResult:
@@ -49,6 +53,10 @@ class SyncResult:
     repushed: int = 0
     webhook_recreated: bool = False
     skipped: list[str] = field(default_factory=list)
+    # How the tasks were read: "export" (one export call) or "listing" (the paged task list,
+    # when the export failed; ``export_error`` says why).
+    read_via: str = "export"
+    export_error: str | None = None
 
     @property
     def total_repaired(self) -> int:
@@ -82,7 +90,7 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
     db.session.commit()  # the user cache; hold no lock while paging through Label Studio
     listed = {u.get("id") for u in people if isinstance(u, dict)}
     uuids: dict[str, int] = {}  # claim uuid -> task id, for the stuck pushes below
-    tasks = client.iter_tasks(pid)
+    tasks = _read_tasks(client, pid, result)
     while page := list(islice(tasks, PAGE)):
         _sync_page(page, pid, overlap, emails, uuids, result)
         begin_write()
@@ -98,7 +106,7 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
     result.states_repaired = reconcile_states(overlap, actor=actor)
     result.webhook_recreated = _ensure_webhook(client, pid, actor=actor)
     begin_write()
-    if result.total_repaired or result.unplaced or result.malformed:
+    if result.total_repaired or result.unplaced or result.malformed or result.export_error:
         audit.append(
             actor,
             "labelstudio.synced",
@@ -113,10 +121,28 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
                 "malformed": result.malformed,
                 "skipped": result.skipped[:100],
                 "annotations_seen": result.annotations_seen,
+                "read_via": result.read_via,
+                "export_error": result.export_error,
             },
         )
     db.session.commit()
     return result
+
+
+def _read_tasks(client: LabelStudioClient, pid: int, result: SyncResult) -> Iterator[dict[str, Any]]:
+    """Every task of the project with its annotations: from one export (about 3 times faster
+    than the paged list), or from the paged list when the export fails (said in the log, the
+    result and the sync's audit event). Both give the same annotation versions: an annotation's
+    ``completed_by`` is an id in the export and may be an object in the list, and the stored
+    version is named by the author's id (see annotations.content_hash).
+    """
+    try:
+        return client.export_tasks(pid)
+    except LabelStudioError as exc:
+        result.read_via, result.export_error = "listing", str(exc)[:500]
+        log.warning("sync: Label Studio's export failed (%s); reading the paged task list instead", exc)
+        release_for_network()
+        return client.iter_tasks(pid)
 
 
 # Tasks read from Label Studio per round of checks, and claims written per transaction: a
