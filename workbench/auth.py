@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import g, request
 from sqlalchemy.exc import IntegrityError
 
-from workbench.db import db
+from workbench.db import changed_rows, db
 from workbench.errors import Forbidden, Unauthorized, ValidationError
 from workbench.models import ROLES, User
 from workbench.validation import check_text
@@ -133,14 +133,14 @@ def disable_user(user: User, *, actor: str) -> bool:
 
 def _update_user_if(user: User, condition, **values) -> bool:
     """Update the user's row only where ``condition`` still holds; say whether it did."""
-    done = db.session.execute(
+    done = changed_rows(
         sa.update(User)
         .where(User.id == user.id, condition)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(user)
-    return done.rowcount == 1
+    return done == 1
 
 
 def change_role(user: User, role: str, *, actor: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -40,6 +40,17 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+def changed_rows(statement: sa.Executable) -> int:
+    """Run an UPDATE, DELETE or INSERT in the session; return how many rows it changed.
+
+    (SQLAlchemy types ``Session.execute`` as returning a Result; for these statements it is a
+    CursorResult, which has ``rowcount``.)
+    """
+    result = cast("sa.CursorResult[Any]", db.session.execute(statement))
+    return result.rowcount
+
 
 # Set while a writer runs (a POST, a CLI command, a job): its SQLite transactions take the write
 # lock when they begin, so what they read cannot change before they write (no lost updates).

