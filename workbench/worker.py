@@ -354,7 +354,7 @@ def _lock_of(job) -> tuple[str, str] | None:
     """The job lock a dead run of ``job`` may hold: ``(name, job id)``, or None."""
     from workbench.jobs import LOCKED
 
-    args = job.args or ()
+    args: tuple[Any, ...] = tuple(job.args or ())
     if len(args) == 2 and args[0] in LOCKED and isinstance(args[1], dict) and args[1].get("job_id"):
         return str(args[0]), str(args[1]["job_id"])
     return None
