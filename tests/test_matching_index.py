@@ -42,7 +42,8 @@ def _analyze() -> None:
     search._stats_cache.clear()  # re-read every STATS_SECONDS: now, for the test
 
 
-def test_a_repeat_sharing_only_rare_words_is_found_among_claims_sharing_common_ones(app, caches):
+def test_a_repeat_sharing_only_rare_words_is_found_among_claims_sharing_common_ones(app, caches, monkeypatch):
+    monkeypatch.setattr(search, "COMMON_ROWS", 100)  # a thousand claims' ingest is slow for a test
     with app.app_context():
         noise = _archive(150)
         assert len(noise) > search.COMMON_ROWS, "the common words must be common enough to be dropped"

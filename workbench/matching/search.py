@@ -28,11 +28,11 @@ from workbench.db import db
 from workbench.extraction.matching import Frequencies, frequencies, term
 
 CANDIDATES = 5
-# A lexeme in more than this share of all claims selects too many rows to rank; rarer ones
-# (names, numbers, topic words) are what a repeated claim shares anyway. A word counts as common
-# only above both limits: in a small archive every word is rare enough.
-COMMON_SHARE = 0.005
-COMMON_ROWS = 100
+# A word held by more than this many claims selects too many rows to rank: the query leaves it
+# out (unless the text has too few others), so that a lookup reads at most a few thousand
+# postings at any archive size. Rarer words (names, numbers, topic words) are what a repeated
+# claim shares anyway.
+COMMON_ROWS = 1000
 MAX_QUERY_TERMS = 6
 MIN_QUERY_TERMS = 3
 # Up to this many known claims the IDF is exact (all are read); above, a sample this size.
@@ -147,7 +147,7 @@ def _pick(ranked: list[str], common: list[bool]) -> list[str]:
 
 
 def _common(share: float, rows: float) -> bool:
-    return share > COMMON_SHARE and share * rows > COMMON_ROWS
+    return share * rows > COMMON_ROWS
 
 
 def _common_lexemes() -> tuple[dict[str, float], float]:
