@@ -48,7 +48,9 @@ class Claim(db.Model):
         sa.UniqueConstraint("article_id", "ordinal", name="uq_claims_article_ordinal"),
         sa.Index("ix_claims_status", "status"),
         # The review queue's order (disagreements first, then check-worthiness, then age), over
-        # the queue's claims only; the count reads annotator_count from the index alone.
+        # the queue's claims only (review.service.QUEUE_ORDER and QUEUE_STATUSES): a page is the
+        # index's first rows. The count reads annotator_count, article_id and status (the status
+        # filter) from the index alone on PostgreSQL (migration 0013 added status).
         sa.Index(
             "ix_claims_review_queue",
             "agreement_rank",
@@ -57,7 +59,7 @@ class Claim(db.Model):
             "id",
             postgresql_where=sa.text("status IN ('annotated', 'in_review')"),
             sqlite_where=sa.text("status IN ('annotated', 'in_review')"),
-            postgresql_include=["annotator_count", "article_id"],
+            postgresql_include=["annotator_count", "article_id", "status"],
         ),
     )
 
