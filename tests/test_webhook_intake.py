@@ -166,7 +166,7 @@ def stuck(*args, **kwargs):
     time.sleep(600)
 
 
-webhook.store_annotation = stuck
+webhook.store_versions_rows = stuck
 app = create_app()
 with app.app_context():
     webhook.place_pending()
@@ -300,7 +300,7 @@ def test_a_fault_of_ours_while_placing_inline_is_a_500_and_the_delivery_is_kept_
     def broken(*args, **kwargs):
         raise RuntimeError("a bug of ours")
 
-    monkeypatch.setattr(webhook, "store_annotation", broken)
+    monkeypatch.setattr(webhook, "store_versions_rows", broken)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = post(app.test_client(), annotation_payload(9400, 3400))
     assert response.status_code == 500
@@ -311,14 +311,15 @@ def test_a_fault_of_ours_while_placing_inline_is_a_500_and_the_delivery_is_kept_
 
 def test_a_fault_while_placing_one_delivery_takes_back_only_that_one(background, monkeypatch):
     linked_claims(2, first_task=3500)
-    real = webhook.store_annotation
+    real = webhook.store_versions_rows
 
-    def broken_for_one(claim, annotation, **kwargs):
-        if annotation["id"] == 9501:
+    def broken_for_one(items, **kwargs):
+        # The batch's one store fails, then each delivery is stored on its own: only 9501 fails.
+        if any(p.ls_id == 9501 for _, p in items):
             raise RuntimeError("a bug of ours")
-        return real(claim, annotation, **kwargs)
+        return real(items, **kwargs)
 
-    monkeypatch.setattr(webhook, "store_annotation", broken_for_one)
+    monkeypatch.setattr(webhook, "store_versions_rows", broken_for_one)
     kept(background, [annotation_payload(9500 + n, 3500 + n % 2) for n in range(3)])
     with background.app_context():
         assert webhook.place_pending() == 3

@@ -345,25 +345,40 @@ def store_versions(
 ) -> int:
     """Store the versions not stored yet, for many claims in one go; return how many were new.
 
+    See :func:`store_versions_rows`.
+    """
+    rows = store_versions_rows(items, source=source, project_id=project_id, overlap=overlap)
+    return sum(r is not None for r in rows)
+
+
+def store_versions_rows(
+    items: list[tuple[Claim, Prepared]], *, source: str, project_id: int | None, overlap: int
+) -> list[int | None]:
+    """Store the versions not stored yet, for many claims in one go; return, item by item, the
+    new row's id, or None for a version stored already (or earlier in ``items``).
+
     The caller's write transaction holds (this locks) every claim row named, checks again under
     the lock which versions are stored, inserts the new ones in one statement, derives each
     claim's state once from all its stored rows (so a delivery stored meanwhile counts), and
     appends one ``annotation.received`` event per new version, as store_annotation does.
     """
     if not items:
-        return 0
+        return []
     from workbench.review.state import refresh_many
 
     claims = {c.id: c for c, _ in items}
     lock_rows(Claim, sorted(claims))
     known = known_versions([p for _, p in items])
     fresh: list[tuple[Claim, Prepared]] = []
-    for claim, p in items:
+    positions: list[int] = []
+    for n, (claim, p) in enumerate(items):
         if p.key not in known:
             known.add(p.key)  # the same version twice in one batch is stored once
             fresh.append((claim, p))
+            positions.append(n)
+    out: list[int | None] = [None] * len(items)
     if not fresh:
-        return 0
+        return out
     missing = {p.who for _, p in fresh if p.email is None and p.who is not None}
     cached = (
         dict(
@@ -412,7 +427,9 @@ def store_versions(
         )
         for (claim, p), row_id, value in zip(fresh, ids, values, strict=True)
     )
-    return len(fresh)
+    for n, row_id in zip(positions, ids, strict=True):
+        out[n] = row_id
+    return out
 
 
 def store_annotation(

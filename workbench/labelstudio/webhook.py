@@ -36,13 +36,15 @@ from workbench.errors import Unauthorized
 from workbench.labelstudio import webhook_spool
 from workbench.labelstudio.annotations import (
     MalformedAnnotation,
+    Prepared,
     annotator_id,
     editor_id,
     find_claim,
-    store_annotation,
+    prepare_annotation,
+    store_versions_rows,
 )
 from workbench.labelstudio.people import resolve
-from workbench.models import LabelStudioUser, WebhookEvent
+from workbench.models import Claim, LabelStudioUser, WebhookEvent
 from workbench.models.base import utcnow
 from workbench.validation import MAX_INT, loads_strict, sanitize, storable_body
 
@@ -316,13 +318,24 @@ class Outcome:
     error: BaseException | None = None
 
 
-def _place(event: WebhookEvent, overlap: int) -> list[int | None]:
-    """Act on a claimed delivery in the caller's transaction; return the Label Studio user ids
-    it names (to be looked up once it is committed)."""
+@dataclass
+class _Version:
+    """An annotation version a claimed delivery carries, to be stored with the batch's others."""
+
+    event: WebhookEvent
+    claim: Claim
+    prepared: Prepared
+    project_id: int | None
+
+
+def _place(event: WebhookEvent, overlap: int) -> _Version | None:
+    """Read a claimed delivery in the caller's transaction: settle it here when it stores no
+    annotation (deleted, unplaced, malformed; None), else return the version it carries, which
+    the batch stores with the others in one go (see :func:`_store`)."""
     payload, action, status, detail = _read(event.body, event.body_stored_as)
     if status != "received" or payload is None:
         event.status, event.detail = status, _joined(detail, event.detail)
-        return []
+        return None
     if action == DELETED:
         ids = [
             a.get("id")
@@ -340,7 +353,7 @@ def _place(event: WebhookEvent, overlap: int) -> list[int | None]:
             event.id,
             {"ls_annotation_ids": ids},
         )
-        return []
+        return None
 
     annotation = payload["annotation"]
     task = payload.get("task") if isinstance(payload.get("task"), dict) else {}
@@ -352,28 +365,70 @@ def _place(event: WebhookEvent, overlap: int) -> list[int | None]:
     if claim is None:
         event.status = "unplaced"
         event.detail = _joined(f"no claim is linked to Label Studio task {task_id}", event.detail)
-        return []
+        return None
     if annotation.get("task") is None:
         annotation = {**annotation, "task": task_id}
     try:
-        # Raises MalformedAnnotation before it writes anything.
-        row = store_annotation(claim, annotation, source="webhook", project_id=project_id, overlap=overlap)
+        prepared = prepare_annotation(annotation)
     except MalformedAnnotation as exc:
         event.status = "malformed"
         event.detail = _joined(f"annotation {annotation.get('id')!r}: {exc}", event.detail)
+        return None
+    return _Version(event, claim, prepared, project_id)
+
+
+def _store_rows(versions: list[_Version], overlap: int) -> list[int | None]:
+    """Store ``versions`` (one bulk store per project named); return each one's new row id, or
+    None for a version stored already."""
+    out: list[int | None] = [None] * len(versions)
+    for project_id in dict.fromkeys(v.project_id for v in versions):
+        positions = [n for n, v in enumerate(versions) if v.project_id == project_id]
+        rows = store_versions_rows(
+            [(versions[n].claim, versions[n].prepared) for n in positions],
+            source="webhook",
+            project_id=project_id,
+            overlap=overlap,
+        )
+        for n, row in zip(positions, rows, strict=True):
+            out[n] = row
+    return out
+
+
+def _store(versions: list[_Version], overlap: int) -> list[int | None | Exception]:
+    """Store the batch's versions in one go (locks, insert, claim states, audit events: a few
+    statements for the batch instead of a dozen per delivery), in a savepoint; when that fails,
+    again one delivery at a time, each in its own savepoint, so that the one that fails takes
+    back only its own writes and names itself. A failure of the database itself is raised."""
+    if not versions:
         return []
-    event.status = "processed" if row else "duplicate"
-    event.detail = _joined(None if row else "this annotation version was already stored", event.detail)
-    event.annotation_id = row.id if row else None
-    return [annotator_id(annotation), editor_id(annotation)]
+    try:
+        with db.session.begin_nested():
+            return list(_store_rows(versions, overlap))
+    except Exception as exc:
+        if _database_failed(exc):
+            raise
+        if len(versions) == 1:
+            return [exc]
+    results: list[int | None | Exception] = []
+    for v in versions:
+        v.claim = db.session.get(Claim, v.claim.id)  # type: ignore[assignment]
+        try:
+            with db.session.begin_nested():
+                results.append(_store_rows([v], overlap)[0])
+        except Exception as exc:
+            if _database_failed(exc):
+                raise
+            results.append(exc)
+    return results
 
 
 def _place_batch(
     *where: sa.ColumnElement[bool], limit: int = BATCH, budget: float = BATCH_SECONDS
 ) -> list[Outcome]:
     """Claim pending deliveries matching ``where``, oldest first, and place them in one
-    transaction (one commit for several: the commit is most of what placing costs), each in a
-    savepoint of its own; stop taking more after ``budget`` seconds, so that no claim lock, nor
+    transaction (one commit for several: the commit is most of what placing costs): each is read
+    in a savepoint of its own, then the annotation versions they carry are stored together (see
+    :func:`_store`); stop taking more after ``budget`` seconds, so that no claim lock, nor
     SQLite's write lock, is held for long. Return what came of each; [] when none was left.
 
     Two placers never place one delivery twice: on PostgreSQL the rows are taken ``FOR UPDATE
@@ -396,10 +451,15 @@ def _place_batch(
         .with_for_update(skip_locked=True)
     ).all()
     outcomes: list[Outcome] = []
-    named: set[int] = set()
+    versions: list[_Version] = []
     started = time.monotonic()
+
+    def not_yet(exc: BaseException, event_ids: list[int]) -> list[Outcome]:
+        db.session.rollback()
+        return [Outcome(i, "received", f"not placed yet: {type(exc).__name__}", error=exc) for i in event_ids]
+
     for event_id in ids:
-        if outcomes and time.monotonic() - started > budget:
+        if (outcomes or versions) and time.monotonic() - started > budget:
             break  # the rest stay received (and their row locks go with the commit)
         claimed = db.session.execute(
             sa.update(WebhookEvent)
@@ -413,25 +473,41 @@ def _place_batch(
         assert event is not None
         try:
             with db.session.begin_nested():
-                named.update(i for i in _place(event, overlap) if i is not None)
-                event.placed_at = utcnow()
+                version = _place(event, overlap)
+                if version is None:
+                    event.placed_at = utcnow()
                 db.session.flush()
         except Exception as exc:
             if _database_failed(exc):
-                db.session.rollback()
-                return [Outcome(event_id, "received", f"not placed yet: {type(exc).__name__}", error=exc)]
-            # A fault of ours, not of the delivery: keep it as failed (sync stores the annotation
-            # later); only its own savepoint was taken back.
-            detail = f"could not be stored: {type(exc).__name__}"
-            db.session.execute(
-                sa.update(WebhookEvent)
-                .where(WebhookEvent.id == event_id)
-                .values(status="failed", detail=detail, placed_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            outcomes.append(Outcome(event_id, "failed", detail, error=exc))
+                return not_yet(exc, [event_id])
+            outcomes.append(_failed(event_id, exc))
             continue
-        outcomes.append(Outcome(event_id, event.status, event.detail, event.annotation_id))
+        if version is None:
+            outcomes.append(Outcome(event_id, event.status, event.detail, event.annotation_id))
+        else:
+            versions.append(version)
+    named: set[int] = set()
+    try:
+        stored = _store(versions, overlap)
+        for v, row in zip(versions, stored, strict=True):
+            event = v.event
+            if isinstance(row, Exception):
+                outcomes.append(_failed(event.id, row))
+                continue
+            event.status = "processed" if row else "duplicate"
+            event.detail = _joined(
+                None if row else "this annotation version was already stored", event.detail
+            )
+            event.annotation_id = row
+            event.placed_at = utcnow()
+            outcomes.append(Outcome(event.id, event.status, event.detail, row))
+            named.update(i for i in (annotator_id(v.prepared.payload), editor_id(v.prepared.payload)) if i)
+        db.session.flush()
+    except Exception as exc:
+        if not _database_failed(exc):
+            raise
+        return not_yet(exc, [o.event_id for o in outcomes] + [v.event.id for v in versions])
+    outcomes.sort(key=lambda o: o.event_id)
     # Authors and editors the user cache lacks, to be asked about once this is committed.
     unnamed = (
         sorted(
@@ -444,17 +520,27 @@ def _place_batch(
     try:
         db.session.commit()
     except Exception as exc:
-        db.session.rollback()
         if not _database_failed(exc):
+            db.session.rollback()
             raise
-        return [
-            Outcome(o.event_id, "received", f"not placed yet: {type(exc).__name__}", error=exc)
-            for o in outcomes
-        ]
+        return not_yet(exc, [o.event_id for o in outcomes])
     # Only now, with the annotations committed, ask Label Studio who they are: a Label Studio
     # that does not answer costs nothing but a name.
     _name_people(unnamed)
     return outcomes
+
+
+def _failed(event_id: int, exc: Exception) -> Outcome:
+    """Keep a delivery whose placing hit a fault of ours (not of the delivery) as failed; sync
+    stores its annotation later."""
+    detail = f"could not be stored: {type(exc).__name__}"
+    db.session.execute(
+        sa.update(WebhookEvent)
+        .where(WebhookEvent.id == event_id)
+        .values(status="failed", detail=detail, placed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return Outcome(event_id, "failed", detail, error=exc)
 
 
 def _database_failed(exc: BaseException) -> bool:
