@@ -20,6 +20,7 @@ import json
 import os
 import pstats
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -55,6 +56,32 @@ def result(verdict: str, n: int) -> list[dict]:
     ]
 
 
+def compare_reads(client, project: int, repeats: int) -> dict:
+    """Time reading every task with its annotations through the export and through the paged
+    list, alternating, on the same project; return medians and the ratio (list / export)."""
+    times: dict[str, list[float]] = {"export": [], "listing": []}
+    counts: dict[str, int] = {}
+    for _ in range(repeats):
+        for way, read in (("export", client.export_tasks), ("listing", client.iter_tasks)):
+            started = time.perf_counter()
+            counts[way] = sum(len(t.get("annotations") or []) for t in read(project))
+            times[way].append(time.perf_counter() - started)
+    assert counts["export"] == counts["listing"], counts
+    export_s, listing_s = statistics.median(times["export"]), statistics.median(times["listing"])
+    print(
+        f"reading {counts['export']} annotations, median of {repeats}: export {export_s:.2f} s, "
+        f"paged list {listing_s:.2f} s (x{listing_s / export_s:.2f})",
+        flush=True,
+    )
+    return {
+        "read_export_median_s": round(export_s, 2),
+        "read_listing_median_s": round(listing_s, 2),
+        "read_listing_over_export": round(listing_s / export_s, 2),
+        "read_export_s": [round(t, 2) for t in times["export"]],
+        "read_listing_s": [round(t, 2) for t in times["listing"]],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=5000)
@@ -62,6 +89,13 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--profile", action="store_true", help="print where each sync spends its time")
     parser.add_argument("--keep-project", action="store_true", help="leave the Label Studio project")
+    parser.add_argument(
+        "--read-repeats",
+        type=int,
+        default=3,
+        help="after the syncs, read the project this many times each way (export, paged list), "
+        "alternating, and print the medians and their ratio (0: skip)",
+    )
     args = parser.parse_args()
 
     ls_url = os.environ.get("WORKBENCH_LABEL_STUDIO_URL")
@@ -105,6 +139,12 @@ def main() -> int:
             db.session.commit()
         upgrade()
         seed_claims(args.claims)
+        db.session.commit()
+        # The seeding writes its rows directly: attest them once (as `workbench audit baseline`
+        # does), so that the chain checked at the end speaks for every row the syncs wrote.
+        from workbench.audit.rows import attest_unattested
+
+        attest_unattested("bench:seed")
         db.session.commit()
         boot = service.bootstrap(client, actor="bench")
         project = boot.project_id
@@ -165,6 +205,8 @@ def main() -> int:
                 figures[f"{run}_sync_repaired"] = synced.repaired
                 figures[f"{run}_sync_states_repaired"] = getattr(synced, "states_repaired", None)
                 print(f"{run} sync: {elapsed:.2f} s, repaired {synced.repaired} versions", flush=True)
+            if args.read_repeats and hasattr(client, "export_tasks"):
+                figures.update(compare_reads(client, project, args.read_repeats))
             stored = db.session.scalar(db.select(db.func.count()).select_from(Annotation))
             in_review = db.session.scalar(
                 db.select(db.func.count()).select_from(Claim).where(Claim.status != "in_annotation")
@@ -174,6 +216,8 @@ def main() -> int:
             chain = audit.verify()
             figures["audit_chain_ok"] = chain.ok
             figures["audit_events"] = chain.checked
+            if not chain.ok:
+                figures["audit_broken"] = f"event {chain.first_broken_seq}: {chain.reason}"
             figures["stored_annotations"] = stored
             figures["claims_out_of_annotation"] = in_review
             figures["annotations_per_s_first_sync"] = round(stored / figures["first_sync_s"], 1)
