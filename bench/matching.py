@@ -13,9 +13,15 @@ ingest does find its matches; ``--reuse`` keeps archives already filled to their
 The sizes are then measured side by side, so that a loaded machine slows them alike: in each of
 ``--rounds`` rounds, a fresh process per size (in a rotating order) ingests the same article (a
 unique line appended so it is new each time) once to warm up and ``--repeats`` times more, each
-inside a transaction it rolls back. Printed: the median over all rounds of those ingests, the
-difference and ratio against the archive with no verified claims, and the largest peak RSS of
-the processes of each size.
+inside a transaction it rolls back. Printed: the median over all rounds of those ingests (wall
+time, and the CPU time of the ingesting process, which a loaded machine disturbs less; on
+PostgreSQL the server's share is in the wall time only), the difference and ratio against the
+archive with no verified claims, and the largest peak RSS of the processes of each size.
+
+    .venv/bin/python bench/matching.py --database-url sqlite:////tmp/bench.sqlite --pairs 100000
+
+scores the rule-made paraphrase pairs of bench/paraphrases.py through the index (as ingest
+does) beside find_matches, with that many random verified claims in the archive.
 """
 
 from __future__ import annotations
@@ -198,16 +204,16 @@ def measure(url: str, repeats: int) -> dict:
 
     app = _app(url)
     text = ARTICLE.read_text(encoding="utf-8")
-    times, links = [], []
+    times, cpu, links = [], [], []
     with app.app_context():
         for n in range(repeats + 1):
             item = ArticleInput(text=f"{text}\n\nBench run {n} {uuid.uuid4().hex}.\n")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             article, _ = ingest_article(
                 item, actor="bench", user_id=None, via="bench", raw_input={}, threshold=0.5
             )
             db.session.flush()
-            elapsed = time.perf_counter() - t0
+            elapsed, used = time.perf_counter() - t0, time.process_time() - c0
             ids = [c.id for c in article.claims]
             links.append(
                 db.session.scalar(
@@ -217,12 +223,14 @@ def measure(url: str, repeats: int) -> dict:
             db.session.rollback()
             if n:  # the first is a warm-up: imports, the model, the statistics and IDF caches
                 times.append(elapsed)
+                cpu.append(used)
             else:
                 cold = elapsed
         db.session.remove()
         db.engine.dispose()
     return {
         "times_s": times,
+        "cpu_s": cpu,
         "cold_s": cold,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "links": links[-1],
@@ -364,20 +372,21 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             runs[size].append(json.loads(out.stdout.strip().splitlines()[-1]))
 
-    def median(size: int) -> float:
-        return statistics.median(t for run in runs[size] for t in run["times_s"])
+    def median(size: int, key: str = "times_s") -> float:
+        return statistics.median(t for run in runs[size] for t in run[key])
 
-    base = median(0)
+    base, base_cpu = median(0), median(0, "cpu_s")
     base_rss = max(run["peak_rss_mb"] for run in runs[0])
     print(f"\n{args.rounds} rounds x {args.repeats} ingests per size, medians:")
     for size in sizes:
-        value = median(size)
+        value, cpu = median(size), median(size, "cpu_s")
         rss = max(run["peak_rss_mb"] for run in runs[size])
         last = runs[size][-1]
         print(
             f"{size:>9,} verified: ingest median {value * 1000:7.1f} ms "
             f"(+{(value - base) * 1000:6.1f} ms, x{value / base:.2f} vs 0; "
             f"cold {statistics.median(run['cold_s'] for run in runs[size]) * 1000:.0f} ms), "
+            f"CPU of the ingesting process {cpu * 1000:.1f} ms (+{(cpu - base_cpu) * 1000:.1f}), "
             f"peak RSS {rss:.0f} MB (+{rss - base_rss:.0f}), "
             f"{last['links']} links for {last['claims']} claims",
             flush=True,
