@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workbench.db import db
+from workbench.db import Model
 from workbench.models.base import new_uuid, utcnow
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def _current_scorer() -> str:
     return active_scorer().name
 
 
-class Claim(db.Model):
+class Claim(Model):
     __tablename__ = "claims"
     __table_args__ = (
         sa.UniqueConstraint("article_id", "ordinal", name="uq_claims_article_ordinal"),
@@ -105,7 +105,7 @@ class Claim(db.Model):
     verdicts: Mapped[list[Verdict]] = relationship(back_populates="claim", order_by="Verdict.version")
 
 
-class LabelStudioLink(db.Model):
+class LabelStudioLink(Model):
     __tablename__ = "label_studio_links"
     __table_args__ = (sa.UniqueConstraint("project_id", "task_id", name="uq_ls_links_project_task"),)
 
@@ -119,7 +119,7 @@ class LabelStudioLink(db.Model):
     claim: Mapped[Claim] = relationship(back_populates="link")
 
 
-class ClaimMatch(db.Model):
+class ClaimMatch(Model):
     """A new claim found to repeat or paraphrase a claim verified earlier (any article)."""
 
     __tablename__ = "claim_matches"
