@@ -58,7 +58,7 @@ def export(app, fmt: str, out: Path) -> tuple[bytes, str]:
     """Export through the CLI; return the bytes with the export's own audit hash masked, and that hash."""
     result = cli(app, "export", "--format", fmt, "--output", str(out))
     assert result.exit_code == 0, result.output
-    audit_hash = re.search(r"audit hash ([0-9a-f]{64})", result.output).group(1)
+    audit_hash = re.search(r"audit head ([0-9a-f]{64})", result.output).group(1)
     data = out.read_bytes()
     assert data.count(audit_hash.encode()) == 1  # one record, stamped once
     return data.replace(audit_hash.encode(), b"<audit hash of this export>"), audit_hash
