@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -61,7 +62,9 @@ class QuerySchema(Schema):
         unknown = EXCLUDE
 
     @pre_load
-    def _drop_empty(self, data: Any, **kwargs: Any) -> dict[str, Any]:
+    def _drop_empty(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, Mapping):  # a JSON body that is not an object: marshmallow says 422
+            return data
         return {key: data[key] for key in data if data[key] != ""}
 
 
