@@ -64,8 +64,17 @@ def page_ids(client, admin) -> dict[str, int]:
     newcomer, _ = create_user("newcomer@example.org", "reviewer", "New Comer", actor="test")
     token = passwords.issue_link(newcomer, actor="test")
     db.session.commit()
+    # A finished export, for its manifest's download.
+    export = client.post("/api/v1/exports", headers=admin.headers, json={"format": "jsonl"})
+    assert export.status_code == 201, export.json
     # Without Redis jobs run inline and leave no id: the job page shows one it does not know.
-    return {"article_id": article.id, "claim_id": decided.id, "job_id": "job-without-redis", "token": token}
+    return {
+        "article_id": article.id,
+        "claim_id": decided.id,
+        "job_id": "job-without-redis",
+        "token": token,
+        "export_id": export.json["export_id"],
+    }
 
 
 def test_the_pages_under_test_are_the_blueprints():
