@@ -10,6 +10,8 @@ is wiped), seeds claims and annotations with bulk inserts, serves the workbench 
 filter) against GET /health on the same server as the baseline. Then it appends
 ``--audit-events`` events to the chain and times `workbench audit verify`'s walk. Prints a table
 and, last, one JSON object. Targets: queue p95 < 100 ms; 1,000,000 events verified in < 30 s.
+Requests over ``--stall-factor`` x their kind's median are listed with their start time (UTC), to
+line up with the PostgreSQL log (checkpoints, slow statements) and the server's request log.
 """
 
 from __future__ import annotations
@@ -131,21 +133,32 @@ def seed(n_claims: int, per_claim: int, rng: random.Random) -> None:
         conn.execute(sa.text("VACUUM ANALYZE"))
 
 
+# When each timed request started (wall clock), by path: to line pauses up with the server's logs.
+STARTED_AT: dict[str, list[float]] = {}
+
+
 def time_requests(base: str, headers: dict, paths: list[str], rounds: int) -> dict[str, list[float]]:
     """Time each path ``rounds`` times, each followed by GET /health (the same server's floor)."""
     out: dict[str, list[float]] = {p: [] for p in paths}
     out["/health"] = []
+    STARTED_AT.clear()
     with requests.Session() as http:
         for _ in range(rounds):
             for path in paths:
+                STARTED_AT.setdefault(path, []).append(time.time())
                 started = time.perf_counter()
                 r = http.get(base + path, headers=headers)
                 out[path].append(time.perf_counter() - started)
                 assert r.status_code == 200, (path, r.status_code, r.text[:200])
+                STARTED_AT.setdefault("/health", []).append(time.time())
                 started = time.perf_counter()
                 http.get(base + "/health")
                 out["/health"].append(time.perf_counter() - started)
     return out
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1000):03d}"
 
 
 def main() -> None:
@@ -228,15 +241,16 @@ def main() -> None:
     if server is not None:
         server.shutdown()
     # Pauses: requests far slower than the median of their own kind (when, and how slow).
+    # (When they started, UTC: compare with the PostgreSQL log's checkpoints and slow statements.)
     slow = sorted(
-        (i, t * 1000, p)
+        (STARTED_AT[p][i], t * 1000, p)
         for p, values in timings.items()
         for i, t in enumerate(values)
         if t > args.stall_factor * statistics.median(values)
     )
     print(
         f"\n{len(slow)} requests over {args.stall_factor:g} x their kind's median"
-        + (": " + "; ".join(f"round {i} {p} {ms:.0f} ms" for i, ms, p in slow[:20]) if slow else "")
+        + (": " + "; ".join(f"{_clock(at)} UTC {p} {ms:.0f} ms" for at, ms, p in slow[:30]) if slow else "")
     )
 
     all_queue = [t for k, p in kinds.items() for t in timings[p]]
