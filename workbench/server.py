@@ -37,9 +37,17 @@ class WorkbenchServer(BaseApplication):
                     self.cfg.set(key.lower(), value)
 
     def load(self):
+        import gc
+
         from workbench import create_app
 
-        return create_app()
+        app = create_app()
+        # The ~220,000 objects a worker holds once its app is built (SQLAlchemy, marshmallow,
+        # Flask) live as long as the worker: keep them out of the collector's full passes, which
+        # otherwise walk them all and stall a request for 140-440 ms (measured on the review queue).
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def bind_address(host: str, port: int) -> str:
