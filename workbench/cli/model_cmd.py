@@ -40,7 +40,15 @@ def model_group() -> None:
     default=None,
     help="train only on the debates up to this year (2008: the shift benchmark's training set)",
 )
-@click.option("--epochs", type=int, default=None, help="cw-2: epochs (default: the shipped model's)")
+@click.option(
+    "--epochs", type=int, default=None, help="cw-2: epochs of the schedule (default: the shipped model's)"
+)
+@click.option(
+    "--stop-after",
+    type=int,
+    default=None,
+    help="cw-2: stop after this many epochs (default: the shipped model's)",
+)
 @click.option(
     "--output",
     type=click.Path(path_type=Path),
@@ -49,11 +57,17 @@ def model_group() -> None:
 )
 @fails_cleanly
 def model_train(
-    data: Path, which: str, seed: int | None, until: int | None, epochs: int | None, output: Path | None
+    data: Path,
+    which: str,
+    seed: int | None,
+    until: int | None,
+    epochs: int | None,
+    stop_after: int | None,
+    output: Path | None,
 ) -> None:
     """Train on DATA with a fixed seed, choosing on held-out debates."""
     if which == "cw-2":
-        _train_encoder(data, seed, until, epochs, output)
+        _train_encoder(data, seed, until, epochs, stop_after, output)
         return
     try:
         from workbench.extraction import training
@@ -87,7 +101,14 @@ def _until(examples: list, until: int | None) -> list:
     return kept
 
 
-def _train_encoder(data: Path, seed: int | None, until: int | None, epochs: int | None, output: Path | None):
+def _train_encoder(
+    data: Path,
+    seed: int | None,
+    until: int | None,
+    epochs: int | None,
+    stop_after: int | None,
+    output: Path | None,
+):
     try:
         from workbench.extraction import encoder_training, training
     except ImportError as exc:
@@ -102,7 +123,9 @@ def _train_encoder(data: Path, seed: int | None, until: int | None, epochs: int 
     examples = _until(training.read_claimbuster(data), until)
     defaults = encoder_training.Settings()
     settings = encoder_training.Settings(
-        seed=defaults.seed if seed is None else seed, epochs=defaults.epochs if epochs is None else epochs
+        seed=defaults.seed if seed is None else seed,
+        epochs=defaults.epochs if epochs is None else epochs,
+        stop_after=defaults.stop_after if stop_after is None else stop_after,
     )
     click.echo(f"fine-tuning on {len(examples)} sentences from {data} ({settings})")
     model, tokenizer, report = encoder_training.train(examples, settings, log=click.echo)

