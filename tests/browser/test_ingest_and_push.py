@@ -32,7 +32,7 @@ def test_ingest_in_the_form_see_the_claims_and_push_them(ls_project, ls_client, 
     page.goto("/articles/new")
     page.get_by_label("Article text").fill(TEXT)
     page.get_by_label("Title").fill("Cargo volumes at Harbour Town")
-    page.get_by_label("URL").fill("https://news.example/harbour-cargo")
+    page.get_by_label("URL", exact=True).fill("https://news.example/harbour-cargo")
     page.get_by_label("Publisher").fill("Harbour Herald")
     with page.expect_navigation():
         page.get_by_role("button", name="Ingest").click()

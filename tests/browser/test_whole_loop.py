@@ -354,7 +354,7 @@ def test_the_whole_loop_by_people(app, ls_client, ls_loop_project, browser, ls_c
         # The export, downloaded from the exports page: the published verdict with both annotators' work.
         page.goto("/exports")
         page.get_by_label("Format").select_option(label="JSON")
-        page.get_by_label("Published verdicts only").check()
+        page.get_by_label("Published", exact=True).select_option(value="true")
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download").click()
         download = download_info.value
