@@ -80,5 +80,7 @@ def sync_command() -> None:
         f"webhook {'re-created' if result.webhook_recreated else 'in place'}), "
         f"unplaced {result.unplaced}, malformed {result.malformed}"
     )
+    if getattr(result, "export_error", None):
+        click.echo(f"  read the paged task list: the export failed ({result.export_error})", err=True)
     for reason in result.skipped[:20]:
         click.echo(f"  skipped {reason}", err=True)
