@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import sqlalchemy as sa
@@ -66,7 +66,7 @@ def _record_links(
     # Guarded and relative: a claim that changed while Label Studio imported (a reviewer's
     # decision, say) keeps its state; the version moves on from whatever it is now. Only the
     # rows this UPDATE changed (and so locked) are attested by the events below.
-    claims = Claim.__table__
+    claims = cast(sa.Table, Claim.__table__)
     moved = set(
         db.session.scalars(
             claims.update()

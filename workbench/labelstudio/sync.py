@@ -88,7 +88,7 @@ def _sync(client: LabelStudioClient, pid: int, *, actor: str, lock: str) -> Sync
     begin_write()
     emails = refresh_users(client, actor=actor, users=people)
     db.session.commit()  # the user cache; hold no lock while paging through Label Studio
-    listed = {u.get("id") for u in people if isinstance(u, dict)}
+    listed = {u["id"] for u in people if isinstance(u, dict) and isinstance(u.get("id"), int)}
     uuids: dict[str, int] = {}  # claim uuid -> task id, for the stuck pushes below
     tasks = _read_tasks(client, pid, result)
     while page := list(islice(tasks, PAGE)):
@@ -208,9 +208,11 @@ def _sync_page(
         except Exception:  # noqa: BLE001 - retried one by one below, each error reported
             db.session.rollback()
             begin_write()
-            for claim, p in batch:
-                claim = db.session.get(Claim, claim.id)
+            for stale, p in batch:
+                claim = db.session.get(Claim, stale.id)
                 try:
+                    if claim is None:
+                        raise LookupError(f"claim {stale.id} was deleted during the sync")
                     with db.session.begin_nested():
                         stored = store_annotation(
                             claim,

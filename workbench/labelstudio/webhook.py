@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from workbench import audit
-from workbench.db import begin_write, db, writer
+from workbench.db import begin_write, changed_rows, db, writer
 from workbench.errors import Unauthorized
 from workbench.labelstudio import webhook_spool
 from workbench.labelstudio.annotations import (
@@ -226,7 +226,7 @@ def receive(body: bytes) -> Receipt:
         return Receipt(receipt.event_id, outcome.status, outcome.detail)
     from workbench.labelstudio import webhook_placer
 
-    webhook_placer.hand_over(current_app._get_current_object(), receipt.event_id, mode)
+    webhook_placer.hand_over(current_app._get_current_object(), receipt.event_id, mode)  # type: ignore[attr-defined]
     return receipt
 
 
@@ -248,7 +248,9 @@ def keep(body: bytes, *, wait: float | None = None) -> Receipt:
         try:
             with writer(), _bounded(max(0.001, deadline - time.monotonic())) as conn:
                 inserted = conn.execute(sa.insert(WebhookEvent).values(**delivery.row()))
-                event_id = inserted.inserted_primary_key[0]
+                key = inserted.inserted_primary_key
+                assert key is not None  # an INSERT of one row has its key
+                event_id = key[0]
             break
         except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
             # SQLite's own wait sleeps up to 100 ms between tries, so a placer writing back to
@@ -294,11 +296,11 @@ def import_spool(batch: int = 200) -> int:
             begin_write()
             dialect = db.session.get_bind().dialect.name
             insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(WebhookEvent)
-            result = db.session.execute(
+            inserted_rows = changed_rows(
                 insert.values(rows).on_conflict_do_nothing(index_elements=["spool_key"])
             )
             db.session.commit()
-            moved += max(result.rowcount, 0)
+            moved += max(inserted_rows, 0)
         for path in paths:
             webhook_spool.remove(path)
     return moved
@@ -356,9 +358,9 @@ def _place(event: WebhookEvent, overlap: int) -> _Version | None:
         return None
 
     annotation = payload["annotation"]
-    task = payload.get("task") if isinstance(payload.get("task"), dict) else {}
+    task: dict[str, Any] = payload["task"] if isinstance(payload.get("task"), dict) else {}
     task_id = _id(task.get("id")) or _id(annotation.get("task"))
-    project = payload.get("project") if isinstance(payload.get("project"), dict) else {}
+    project: dict[str, Any] = payload["project"] if isinstance(payload.get("project"), dict) else {}
     project_id = _id(project.get("id")) or _id(task.get("project")) or _id(annotation.get("project"))
     data = task.get("data") if isinstance(task.get("data"), dict) else None
     claim = find_claim(task_id, data, project_id)
@@ -461,12 +463,12 @@ def _place_batch(
     for event_id in ids:
         if (outcomes or versions) and time.monotonic() - started > budget:
             break  # the rest stay received (and their row locks go with the commit)
-        claimed = db.session.execute(
+        claimed = changed_rows(
             sa.update(WebhookEvent)
             .where(WebhookEvent.id == event_id, WebhookEvent.status.in_(PENDING))
             .values(status="placing")
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if claimed != 1:
             continue
         event = db.session.get(WebhookEvent, event_id, populate_existing=True)
