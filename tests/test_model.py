@@ -109,7 +109,7 @@ def test_the_encoder_loads_fast_in_a_process_under_400_mb():
     import sys
 
     code = (
-        "import resource, time\n"
+        "import time\n"
         "t0 = time.perf_counter()\n"
         "from workbench.extraction.encoder import EncoderModel\n"
         "m = EncoderModel.load(threads=1)\n"
@@ -119,12 +119,15 @@ def test_the_encoder_loads_fast_in_a_process_under_400_mb():
         "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'TESTING': True})\n"
         "claims = extract_claims('Unemployment rose to 7.4 percent in 2029. ' * 200)\n"
         "assert len(claims) == 200 and claims[0].scored_by == 'cw-2', claims[0]\n"
-        "print(load, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over exec from the forked
+        # copy of the parent (the test runner, hundreds of MB), VmHWM is this image's own peak.
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+        "print(load, int(hwm) / 1024)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     load_s, rss_mb = map(float, out.stdout.split())
-    assert load_s < 2.0
-    assert rss_mb < 400
+    assert load_s < 2.0, f"model load took {load_s:.2f} s"
+    assert rss_mb < 400, f"peak RSS {rss_mb:.0f} MB; stderr: {out.stderr[-2000:]}"
 
 
 def test_a_missing_encoder_file_is_named(tmp_path):

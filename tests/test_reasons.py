@@ -205,13 +205,13 @@ def test_the_shipped_weights_are_fitted_data_with_their_credit():
 
 
 def test_claims_carry_reasons_in_words_and_the_model_score():
-    from workbench.extraction.model import shipped_model
+    from workbench.extraction.pipeline import active_scorer
 
     sentence = "Exports fell 12 percent in March, the statistics office said."
     claim = extract_claims(sentence)[0]
     assert claim.reasons == explain(sentence)
     assert claim.reasons[0].startswith("states a number or quantity (+")
-    assert claim.checkworthiness == round(shipped_model().score(sentence), 4)
+    assert claim.checkworthiness == round(active_scorer().scores([sentence])[0], 4)
 
 
 @pytest.mark.shared

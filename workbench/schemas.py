@@ -186,6 +186,9 @@ class BlindClaimSchema(Schema):
     needs_rewrite = fields.Bool()
     resolving_context = fields.Str()
     extractor_version = fields.Str()
+    scored_by = fields.Str(
+        metadata={"description": "the check-worthiness model (and version) that scored it"}
+    )
     created_at = UTCDateTime()
 
 
@@ -237,6 +240,9 @@ class ArticleSchema(Schema):
     language = fields.Str()
     text_sha256 = fields.Str()
     extractor_version = fields.Str()
+    scored_by = fields.Str(
+        metadata={"description": "the check-worthiness model (and version) that scored it"}
+    )
     ingested_via = fields.Str()
     created_at = UTCDateTime()
 

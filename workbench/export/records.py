@@ -43,6 +43,7 @@ _COLUMNS = (
     Claim.claim_type,
     Claim.checkworthiness,
     Claim.extractor_version,
+    Claim.scored_by,
     Claim.published_at.label("claim_published_at"),
     Article.uuid.label("article_uuid"),
     Article.url.label("article_url"),
@@ -170,7 +171,7 @@ def _raw(text: str | None) -> Any:
 def _record(r: Any, annotations: Any, audit_hash: str, ls_emails: dict[int, str]) -> dict[str, Any]:
     (
         claim_id, claim_uuid, claim_text, start, end, speaker, is_quote, claim_type, checkworthiness,
-        extractor_version, claim_published_at, article_uuid, article_url, article_title,
+        extractor_version, scored_by, claim_published_at, article_uuid, article_url, article_title,
         article_publisher, article_sha256, article_published_at, verdict_version, rating, decision,
         rationale, evidence, agreement, annotation_ids, verdict_at, reviewer_email, reviewer_name,
         ls_project_id, ls_task_id, label_config_sha256,
@@ -188,6 +189,7 @@ def _record(r: Any, annotations: Any, audit_hash: str, ls_emails: dict[int, str]
             "claim_type": claim_type,
             "checkworthiness": checkworthiness,
             "extractor_version": extractor_version,
+            "scored_by": scored_by,
         },
         "article": {
             "uuid": article_uuid,

@@ -176,6 +176,7 @@ def ingest_article(
                 resolving_context=extracted.resolving_context,
                 status=status,
                 extractor_version=EXTRACTOR_VERSION,
+                scored_by=extracted.scored_by,
             )
         )
     db.session.add_all(claims)
