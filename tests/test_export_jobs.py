@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.factories import make_user
 from tests.served import stop
 from tests.test_review_export import annotated, verify  # noqa: F401 - fixture
 from workbench import audit
@@ -90,7 +89,6 @@ def test_an_export_job_runs_on_a_real_worker_with_progress_and_a_download_link(
     tmp_path,
 ):
     verify(client, reviewer, annotated)
-    admin = make_user("admin")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")},
         "WORKBENCH_DATABASE_URL": database_url,
@@ -118,7 +116,7 @@ def test_an_export_job_runs_on_a_real_worker_with_progress_and_a_download_link(
             assert body["job"]["mode"] == "rq" and body["manifest"] is None
             deadline = time.monotonic() + 120
             while True:
-                state = client.get(f"/api/v1/jobs/{body['job']['id']}", headers=admin.headers).json
+                state = client.get(f"/api/v1/jobs/{body['job']['id']}", headers=reviewer.headers).json
                 if state["status"] in ("finished", "failed"):
                     break
                 assert worker.poll() is None, log_path.read_text(errors="replace")

@@ -38,7 +38,7 @@ MATRIX = [
     ("GET", "/api/v1/audit/verify", None, ADMIN),
     ("POST", "/api/v1/labelstudio/push", None, ADMIN),
     ("POST", "/api/v1/labelstudio/sync", None, ADMIN),
-    ("GET", "/api/v1/jobs/some-job", None, ADMIN),
+    ("GET", "/api/v1/jobs/some-job", None, REVIEW),
     ("GET", "/api/v1/hooks/label-studio/events", None, ADMIN),
     ("GET", "/api/v1/users", None, ADMIN),
     (

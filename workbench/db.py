@@ -94,6 +94,11 @@ def mark_writer() -> contextvars.Token:
     return _writer.set(True)
 
 
+def mark_reader() -> contextvars.Token:
+    """Make this context's next SQLite transactions readers (plain ``BEGIN``) until reset."""
+    return _writer.set(False)
+
+
 def unmark_writer(token: contextvars.Token) -> None:
     _writer.reset(token)
 

@@ -73,7 +73,8 @@ def _remap(mapping, direction):
     cols = columns_of("claim")
     events = sa.table(
         "audit_events",
-        *(sa.column(c) for c in ("seq", "created_at", "actor", "action", "subject_type", "subject_id")),
+        *(sa.column(c) for c in ("seq", "actor", "action", "subject_type", "subject_id")),
+        sa.column("created_at", sa.DateTime(timezone=True)),
         sa.column("payload", sa.JSON()),
         sa.column("prev_hash"),
         sa.column("hash"),

@@ -41,9 +41,10 @@ class LabelStudioSync(MethodView):
 
 @blp.route("/jobs/<job_id>")
 class Job(MethodView):
-    @require_role("admin")
+    # Reviewers start export jobs (POST /exports) and must be able to follow them.
+    @require_role("reviewer")
     @blp.response(200, JobSchema)
     @documents(404)
     def get(self, job_id: str):
-        """Report a queued job's status and result."""
+        """Report a queued job's status, progress and result."""
         return jobs.status(job_id)

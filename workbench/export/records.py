@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from workbench.db import db
+from workbench.db import db, mark_reader, unmark_writer
 from workbench.export.filters import ExportFilters
 from workbench.models import (
     Annotation,
@@ -141,7 +141,13 @@ def iter_batches(
     JSON columns are read as their stored text and carried as ``orjson.Fragment``: written into
     the JSON formats as stored (canonical JSON), never decoded and encoded again.
     """
-    connection = db.session.connection()
+    # The records are read in a reader's transaction even when a writer (a job, the CLI) exports:
+    # on SQLite a writer's BEGIN IMMEDIATE would hold the write lock for the whole export.
+    reading = mark_reader()
+    try:
+        connection = db.session.connection()
+    finally:
+        unmark_writer(reading)
     # Webhooks carry only the annotator's Label Studio id; sync caches the emails.
     ls_emails = dict(connection.execute(sa.select(LabelStudioUser.id, LabelStudioUser.email)).all())
     stmt = _selection(filters, _COLUMNS).order_by(Claim.id).execution_options(yield_per=batch)

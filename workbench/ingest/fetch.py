@@ -201,9 +201,17 @@ def page_fields(url: str, config: dict[str, Any]) -> dict[str, Any]:
     """Fetch ``url`` and return the single-article API's fields for it: an HTML page reduced to its
     article and metadata, plain text as it is; ``url`` is the page's canonical URL, or where the
     fetch ended."""
+    from flask import has_app_context
+
     from workbench import __version__
     from workbench.ingest.html import article_from_html
 
+    if has_app_context():
+        from workbench.db import release_for_network
+
+        # A writer's transaction (begun by the request's token lookup) holds SQLite's write lock
+        # and must not wait on somebody else's web server: end it before fetching.
+        release_for_network()
     fetched = fetch(
         url,
         timeout=config["INGEST_URL_TIMEOUT"],
