@@ -167,6 +167,8 @@ def refuse_nul_parameters() -> None:
         fields.append(("form field", request.form))
     for what, values in fields:
         for key, value in values.items(multi=True):
+            # A multipart part can arrive without a name or a value (None): nothing to refuse there.
+            key, value = key or "", value if isinstance(value, str) else ""
             if "\x00" in key or "\x00" in value:
                 shown = key.replace("\x00", "\\0")
                 raise BadRequest(
