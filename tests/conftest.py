@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -169,3 +172,22 @@ def ls_project(app, ls_client):
     app.config["WEBHOOK_SECRET"] = WEBHOOK_SECRET
     yield title, result.project_id
     ls_client.delete_project(result.project_id)
+
+
+@contextmanager
+def fresh_redis(url: str) -> Iterator[Any]:
+    """A Redis database of the test's own, emptied before and after; skip when no Redis answers."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    connection = Redis.from_url(url)
+    try:
+        connection.flushdb()
+    except RedisDown:
+        connection.close()
+        pytest.skip(f"no Redis at {url}")
+    try:
+        yield connection
+    finally:
+        connection.flushdb()
+        connection.close()

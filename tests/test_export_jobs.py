@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, fresh_redis
 from tests.served import stop
 from tests.test_review_export import annotated, verify  # noqa: F401 - fixture
 from workbench import audit
@@ -65,18 +65,9 @@ def test_a_streamed_export_has_no_file_to_download(client, reviewer, annotated):
 
 @pytest.fixture
 def redis_url(app):
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    connection = Redis.from_url(REDIS_URL)
-    try:
-        connection.flushdb()
-    except RedisDown:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    app.config["REDIS_URL"] = REDIS_URL
-    yield REDIS_URL
-    connection.flushdb()
-    connection.close()
+    with fresh_redis(REDIS_URL):
+        app.config["REDIS_URL"] = REDIS_URL
+        yield REDIS_URL
 
 
 def test_an_export_job_runs_on_a_real_worker_with_progress_and_a_download_link(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import REPO
+from tests.conftest import REPO, fresh_redis
 from tests.served import stop
 from tests.test_ingest_bulk import article_text, jsonl
 from workbench import jobs
@@ -27,18 +27,9 @@ REDIS_URL = os.environ.get("WORKBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/1
 
 @pytest.fixture
 def redis_url(app):
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    connection = Redis.from_url(REDIS_URL)
-    try:
-        connection.flushdb()
-    except RedisDown:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    app.config["REDIS_URL"] = REDIS_URL
-    yield REDIS_URL
-    connection.flushdb()
-    connection.close()
+    with fresh_redis(REDIS_URL):
+        app.config["REDIS_URL"] = REDIS_URL
+        yield REDIS_URL
 
 
 @contextmanager

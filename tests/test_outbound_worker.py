@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import REPO
+from tests.conftest import REPO, fresh_redis
 from tests.served import stop
 from tests.test_outbound import OUTBOUND, Receiver, attempts, deliveries, register
 from workbench import signals
@@ -24,17 +24,8 @@ REDIS_URL = os.environ.get("WORKBENCH_TEST_OUTBOUND_REDIS_URL", "redis://127.0.0
 
 @pytest.fixture
 def redis_db():
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    connection = Redis.from_url(REDIS_URL)
-    try:
-        connection.flushdb()
-    except RedisDown:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    yield connection
-    connection.flushdb()
-    connection.close()
+    with fresh_redis(REDIS_URL) as connection:
+        yield connection
 
 
 @pytest.fixture

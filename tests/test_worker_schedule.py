@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import LS_KEY, LS_URL, REPO
+from tests.conftest import LS_KEY, LS_URL, REPO, fresh_redis
 from tests.factories import make_article, verdict_result
 from tests.served import stop
 from tests.test_concurrency_http import fresh
@@ -26,17 +26,8 @@ REDIS_URL = os.environ.get("WORKBENCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/1
 
 @pytest.fixture
 def redis_db():
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    connection = Redis.from_url(REDIS_URL)
-    try:
-        connection.flushdb()
-    except RedisDown:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    yield REDIS_URL
-    connection.flushdb()
-    connection.close()
+    with fresh_redis(REDIS_URL):
+        yield REDIS_URL
 
 
 def test_the_worker_repairs_missed_annotations_on_its_schedule(
