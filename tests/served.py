@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,13 +25,31 @@ def free_port() -> int:
 
 
 def stop(process: subprocess.Popen, timeout: float = 15) -> None:
-    """Stop a process a test started, by its pid: politely, then for good."""
+    """Stop a process a test started, by its pid: politely, then for good.
+
+    A process started in a session of its own (``start_new_session=True``, as ``workbench serve``
+    is: gunicorn's master and its workers) is stopped with everything left in its process group,
+    so a master killed before its workers finished their graceful shutdown leaves no worker
+    behind (they outlived full CI runs before)."""
+    own_group = _leads_own_group(process.pid)
     process.terminate()
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout)
+    if own_group:
+        # The group keeps the master's pid as its id while any member lives, so this reaches
+        # only what this process started.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _leads_own_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
 
 
 @contextmanager
@@ -59,6 +79,7 @@ def workbench_serve(database_url: str, instance: Path, **env: str) -> Iterator[s
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its workers share its group: stop() ends them all
     )
     url = f"http://127.0.0.1:{port}"
     try:
