@@ -32,7 +32,8 @@ Licence (the benchmark's LICENSE.txt, not shipped in the wheel): the scores
 are CC BY-SA 4.0; the sentences keep the licence of their source (MSRpar and
 MSRvid: Microsoft Research's licence terms; headlines: Europe Media Monitor,
 reuse with acknowledgement; images: CC BY-SA captions; answer-answer: Stack
-Exchange data dump, CC BY-SA). Nothing is redistributed here: the data is read
+Exchange data dump, CC BY-SA; deft-news and deft-forum, in train only: LDC;
+track5.en-en: not checked). Nothing is redistributed here: the data is read
 from the installed package. Cite Cer et al. (2017) and
 http://ixa2.si.ehu.eus/stswiki when publishing figures.
 
