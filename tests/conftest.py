@@ -23,6 +23,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
+# Every response dumped in a test is dumped twice, by workbench.fastdump's plan and by marshmallow
+# itself, and must come out identical (a difference raises): the fast path is checked on every
+# schema and every object the suite produces, not only on the cases its own tests thought of.
+import workbench.fastdump  # noqa: E402
+
+workbench.fastdump.CHECK = True
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch):

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, INCLUDE, fields, pre_load, validate
 
 from workbench.config import RATINGS
+from workbench.fastdump import Schema
 from workbench.models import ROLES
 from workbench.models.base import iso
 from workbench.validation import MAX_INT

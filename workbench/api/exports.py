@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, current_app, g, send_file, stream_with_context
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from workbench import jobs
 from workbench.api.framework import Blueprint, documents
@@ -24,6 +24,7 @@ from workbench.errors import Conflict, NotFound
 from workbench.export import ClaimReviewSettings, start_export
 from workbench.export import manifest as manifests
 from workbench.export.filters import ExportQuerySchema, filters_of
+from workbench.fastdump import Schema
 from workbench.models import ExportManifest
 from workbench.models.base import new_uuid
 from workbench.schemas import JobSchema, PageArgs, UTCDateTime, page_of

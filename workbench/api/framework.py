@@ -13,10 +13,11 @@ from typing import Any
 
 import flask_smorest
 from flask import Flask
-from marshmallow import Schema, fields
+from marshmallow import fields
 from webargs.flaskparser import FlaskParser
 
 from workbench import __version__
+from workbench.fastdump import Schema
 
 API_PREFIX = "/api/v1"
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest.fields import Upload
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import INCLUDE, fields
 
 from workbench import jobs
 from workbench.api.articles import ArticleDetail
@@ -17,6 +17,7 @@ from workbench.api.framework import Blueprint, ErrorSchema, documents
 from workbench.auth import require_role
 from workbench.db import db
 from workbench.errors import UnsupportedMediaType, ValidationError
+from workbench.fastdump import Schema
 from workbench.ingest import bulk
 from workbench.ingest.service import ingest_raw
 from workbench.schemas import ProgressSchema

@@ -8,13 +8,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 import workbench.outbound  # noqa: F401 - subscribes the outbox to the domain signals
 from workbench.api.framework import Blueprint, documents
 from workbench.auth import require_role
 from workbench.db import db
 from workbench.errors import NotFound
+from workbench.fastdump import Schema
 from workbench.models.outbound import DeliveryState, OutboundAttempt, OutboundDelivery, OutboundEvent
 from workbench.outbound import endpoints
 from workbench.outbound.events import EVENT_TYPES
