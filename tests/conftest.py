@@ -103,8 +103,10 @@ def app(database_url, tmp_path, monkeypatch):
     yield app
     with app.app_context():
         from workbench.db import db
+        from workbench.labelstudio.webhook import dispose_intake_engines
 
         db.session.remove()
+        dispose_intake_engines(app)
         db.engine.dispose()
 
 

@@ -332,11 +332,11 @@ def test_a_delivery_the_database_cannot_take_in_time_is_kept_on_disk_and_stored_
     client = app.test_client()  # placing inline: what is kept on disk waits for the next placer
 
     @contextmanager
-    def unavailable(wait):
+    def unavailable(*wait):
         raise sa.exc.OperationalError("INSERT", {}, Exception("server closed the connection unexpectedly"))
         yield
 
-    monkeypatch.setattr(webhook, "_bounded", unavailable)
+    monkeypatch.setattr(webhook, "_intake_connection", unavailable)
     response = post(client, annotation_payload(9600, 3600))
     assert response.status_code == 202 and response.json["event_id"] is None
     assert "kept on disk" in response.json["detail"]
@@ -436,3 +436,39 @@ def test_served_over_http_the_events_list_says_when_each_was_placed(served):
         f"{served}/api/v1/hooks/label-studio/events", headers=admin.headers, timeout=30
     ).json()["items"]
     assert items[0]["status"] == "processed" and items[0]["placed_at"] >= items[0]["received_at"]
+
+
+# ------------------------------------------------------------------ PostgreSQL: one round trip
+
+
+def test_on_postgresql_intake_is_one_bounded_statement_that_leaves_the_app_s_connections_alone(background):
+    """Keeping a delivery on PostgreSQL runs on a pool of its own whose connections commit each
+    statement and carry the timeouts: a table locked by someone else costs at most the wait (the
+    delivery goes to disk, answered), and no connection of the app's own pool inherits a timeout."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's intake pool (SQLite keeps a delivery in a transaction of its own)")
+    linked_claims(2, first_task=3700)
+    with background.app_context():
+        first = webhook.keep(json.dumps(annotation_payload(9700, 3700)).encode())
+        assert first.event_id is not None
+        engine = webhook.intake_engine(background, webhook.INTAKE_WAIT["postgresql"])
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "500ms"
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "500ms"
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "0"
+        with db.engine.connect() as locker, locker.begin():
+            locker.exec_driver_sql("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            second = webhook.keep(json.dumps(annotation_payload(9701, 3701)).encode())
+            waited = time.monotonic() - started
+        assert second.event_id is None and second.spooled, second
+        assert 0.4 < waited < 1.0, waited
+        # Released: the next placer round moves it into the table and places it, once.
+        webhook_placer.placer(background).wake()
+        assert webhook_placer.placer(background).wait_idle(30)
+    deadline = time.monotonic() + 30
+    while statuses() != {"processed": 2} and time.monotonic() < deadline:
+        webhook_placer.placer(background).wake()
+        time.sleep(0.2)
+    assert statuses() == {"processed": 2}
