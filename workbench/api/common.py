@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from flask import Request, g, request
-from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
@@ -15,6 +14,7 @@ from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
 from workbench.errors import BadRequest, UnsupportedMediaType, ValidationError
+from workbench.fastdump import Schema
 from workbench.schemas import sees_blind
 from workbench.validation import MAX_INT, check_json, loads_strict
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import flask_smorest
+import marshmallow
 from flask import Flask
 from marshmallow import fields
 from webargs.flaskparser import FlaskParser
@@ -80,7 +81,7 @@ class WorkbenchParser(FlaskParser):
     nested JSON and 422 naming the JSONPath of a string no database can store.
     """
 
-    def load_json(self, req: Any, schema: Schema) -> Any:
+    def load_json(self, req: Any, schema: marshmallow.Schema) -> Any:
         from workbench.api.common import json_body
 
         return json_body()
