@@ -146,9 +146,32 @@ def refresh_many(claims: Sequence[Claim], overlap: int, *, bump: bool) -> dict[i
     return out
 
 
-def _inputs_many(claim_ids: list[int]) -> tuple[dict[int, list[Annotation]], dict[int, Verdict], set[int]]:
-    annotations: dict[int, list[Annotation]] = {i: [] for i in claim_ids}
-    for a in db.session.scalars(sa.select(Annotation).where(Annotation.claim_id.in_(claim_ids))):
+#: What deriving a state reads of an annotation: claim_agreement's current votes, and the arrival
+#: times a send-back compares. tests/test_locks_and_state.py derives from these and from whole rows.
+DERIVE_COLUMNS = (
+    Annotation.id,
+    Annotation.claim_id,
+    Annotation.ls_annotation_id,
+    Annotation.ls_updated_key,
+    Annotation.annotator_ls_id,
+    Annotation.was_cancelled,
+    Annotation.verdict,
+    Annotation.received_at,
+)
+
+
+def _inputs_many(
+    claim_ids: list[int], *, columns_only: bool = False
+) -> tuple[dict[int, list[Any]], dict[int, Verdict], set[int]]:
+    """Each claim's annotations, newest verdict and link. ``columns_only``: the annotations as
+    rows of ``DERIVE_COLUMNS`` (no ORM objects, no JSON decoded), for a look that only derives."""
+    annotations: dict[int, list[Any]] = {i: [] for i in claim_ids}
+    found: Any = (
+        db.session.execute(sa.select(*DERIVE_COLUMNS).where(Annotation.claim_id.in_(claim_ids)))
+        if columns_only
+        else db.session.scalars(sa.select(Annotation).where(Annotation.claim_id.in_(claim_ids)))
+    )
+    for a in found:
         annotations[a.claim_id].append(a)
     latest = {v.claim_id: v for v in db.session.scalars(newest_versions(claim_ids=claim_ids))}
     linked = set(
@@ -163,7 +186,7 @@ def find_drift(claim_ids: list[int], overlap: int) -> list[int]:
     Four queries for the whole chunk, no locks: a quick look that the caller confirms under lock.
     """
     claims = db.session.scalars(sa.select(Claim).where(Claim.id.in_(claim_ids))).all()
-    annotations, latest, linked = _inputs_many(claim_ids)
+    annotations, latest, linked = _inputs_many(claim_ids, columns_only=True)
     drifted = []
     for claim in claims:
         new = derive(
