@@ -12,9 +12,10 @@ Hooks (``pre_dump`` / ``post_dump``) keep running: only ``_serialize`` is replac
 
 No maintained library does this for marshmallow 3 or 4 (toastedmarshmallow, which compiled
 schemas, supports marshmallow 2 only). ``_serialize`` is marshmallow's private method, so with
-``WORKBENCH_CHECK_FAST_DUMP=1`` (and in every test: ``tests/conftest.py``) each dump is also done
-by marshmallow itself and any difference, down to ``True`` against ``1``, raises: an upgrade
-of marshmallow that changes a field's output fails the tests instead of changing answers.
+``WORKBENCH_CHECK_FAST_DUMP=1`` (and in every test: ``tests/conftest.py``) every field is also read
+and serialised by marshmallow itself, from the same value, and any difference, down to ``True``
+against ``1`` or the order of keys, raises: an upgrade of marshmallow that changes a field's
+output fails the tests instead of changing answers.
 """
 
 from __future__ import annotations
