@@ -86,3 +86,25 @@ def test_the_postgres_index_takes_new_claims_without_a_pending_list(app):
             sa.text("SELECT reloptions FROM pg_class WHERE oid = to_regclass('ix_claim_search_terms')")
         )
         assert "fastupdate=off" in options
+
+
+def test_many_texts_are_looked_up_in_chunks_with_the_same_answers_and_the_jit_setting_restored(
+    app, caches, monkeypatch
+):
+    """On PostgreSQL a thousand lookups in one statement cost more to JIT-compile than to run
+    (an article of 5,000 claims took a minute): candidates asks in chunks, with JIT off while they
+    run, and gives back the setting it found. Chunked or not, the answers are the same."""
+    with app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's statements of UNION ALL lookups (SQLite asks one text at a time)")
+        _archive(40)
+        _analyze()
+        texts = [NOISE.format(1000 + i) for i in range(0, 40, 3)] + [QUERY, "Nothing shared here at all."]
+        background = search.background(ClaimStatus.VERIFIED)
+        whole = search.candidates(texts, statuses=[ClaimStatus.VERIFIED], rarity=background)
+        monkeypatch.setattr(search, "CHUNK", 4)
+        db.session.execute(sa.text("SET jit = on"))
+        chunked = search.candidates(texts, statuses=[ClaimStatus.VERIFIED], rarity=background)
+        assert chunked == whole and sum(map(len, whole)) > len(texts) // 2
+        assert db.session.execute(sa.text("SELECT current_setting('jit')")).scalar_one() == "on"
+        db.session.rollback()

@@ -8,6 +8,7 @@ start (the API's claims and review views import it), which connects the receiver
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,19 +31,45 @@ WAITING = tuple(s for s in ClaimStatus.ALL if s not in (ClaimStatus.VERIFIED, Cl
 WAITING_LIMIT = 50
 
 
-def link_matches(claims: list[Claim], *, actor: str, threshold: float) -> list[ClaimMatch]:
+@dataclass
+class Candidates:
+    """What the search index offered for a list of texts, and the IDF it was chosen with."""
+
+    found: list[list[tuple[int, str]]]
+    background: search.Frequencies
+
+
+def verified_candidates(texts: list[str], *, article_id: int | None) -> Candidates:
+    """Ask the search index for the verified claims each text may repeat.
+
+    Ingest asks before it writes the article's own claims: once written (the index is kept by
+    triggers), a long article's claims all share its words, and every one of its lookups would
+    step over all of them (filtered out by article) to reach the verified few.
+    """
+    background = search.background(ClaimStatus.VERIFIED)
+    found = search.candidates(
+        texts, statuses=[ClaimStatus.VERIFIED], exclude_article_id=article_id, rarity=background
+    )
+    return Candidates(found, background)
+
+
+def link_matches(
+    claims: list[Claim], *, actor: str, threshold: float, candidates: Candidates | None = None
+) -> list[ClaimMatch]:
     """Find, store and audit the matches of new claims against verified ones.
 
-    The database's search index picks a few candidates per claim (workbench.matching.search);
-    the matcher scores them with IDF estimated on the verified archive.
+    The database's search index picks a few candidates per claim (workbench.matching.search;
+    ``candidates`` when the caller asked already, for the same texts in the same order); the
+    matcher scores them with IDF estimated on the verified archive.
     """
     if not claims:
         return []
     texts = [c.text for c in claims]
-    background = search.background(ClaimStatus.VERIFIED)
-    found = search.candidates(
-        texts, statuses=[ClaimStatus.VERIFIED], exclude_article_id=claims[0].article_id, rarity=background
-    )
+    if candidates is None:
+        candidates = verified_candidates(texts, article_id=claims[0].article_id)
+    found, background = candidates.found, candidates.background
+    if len(found) != len(texts):
+        raise ValueError(f"{len(found)} candidate lists for {len(texts)} claims")
     if not any(found):
         return []
     scored = rerank(texts, found, threshold, background=background)

@@ -179,6 +179,10 @@ def ingest_article(
                 scored_by=extracted.scored_by,
             )
         )
+    from workbench.ingest.matching import link_matches, verified_candidates
+
+    # Asked before the claims are written: see verified_candidates.
+    candidates = verified_candidates([c.text for c in claims], article_id=article.id)
     db.session.add_all(claims)
     db.session.flush()
 
@@ -220,10 +224,12 @@ def ingest_article(
     ]
     audit.append_many(events)
     from workbench.extraction.matching import DEFAULT_THRESHOLD
-    from workbench.ingest.matching import link_matches
 
     link_matches(
-        claims, actor=actor, threshold=DEFAULT_THRESHOLD if match_threshold is None else match_threshold
+        claims,
+        actor=actor,
+        threshold=DEFAULT_THRESHOLD if match_threshold is None else match_threshold,
+        candidates=candidates,
     )
     return article, True
 
