@@ -108,7 +108,8 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
     # statement of a thousand index lookups has a total cost over jit_above_cost, and compiling
     # it took 7 s where running it takes 0.3 (an article of 5,000 claims: a minute, not 2 s).
     jit = db.session.execute(sa.text("SELECT current_setting('jit')")).scalar_one()
-    db.session.execute(sa.text("SELECT set_config('jit', 'off', true)"))
+    if JIT_OFF:
+        db.session.execute(sa.text("SELECT set_config('jit', 'off', true)"))
     try:
         ordered = sorted(queries)
         for start in range(0, len(ordered), CHUNK):
@@ -120,6 +121,8 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
 
 #: Subqueries (texts) per candidate statement on PostgreSQL.
 CHUNK = 250
+#: Switch PostgreSQL's JIT off while the lookups run (bench/long_article.py measures both ways).
+JIT_OFF = True
 
 
 def _postgres_chunk(
