@@ -105,17 +105,17 @@ def _postgres(texts: list[str], params: dict[str, object]) -> list[list[tuple[in
     # written into the statement (literal_execute), so that no prepared, generic plan replaces
     # the one made for them.
     # At most CHUNK subqueries per statement, and PostgreSQL's JIT off while they run: a
-    # statement of a thousand index lookups has a total cost over jit_above_cost, and compiling
-    # it took 7 s where running it takes 0.3 (an article of 5,000 claims: a minute, not 2 s).
+    # statement of thousands of index lookups has a total cost over jit_above_cost, and the server
+    # spends its time compiling it rather than running it (bench/long_article.py: an article of
+    # 5,000 claims took 66-369 s that way, 17 s this way). The setting is local to the transaction
+    # and given back after; a failed lookup aborts the transaction, which ends the setting too.
     jit = db.session.execute(sa.text("SELECT current_setting('jit')")).scalar_one()
     if JIT_OFF:
         db.session.execute(sa.text("SELECT set_config('jit', 'off', true)"))
-    try:
-        ordered = sorted(queries)
-        for start in range(0, len(ordered), CHUNK):
-            _postgres_chunk({i: queries[i] for i in ordered[start : start + CHUNK]}, params, out)
-    finally:
-        db.session.execute(sa.text("SELECT set_config('jit', :jit, true)"), {"jit": jit})
+    ordered = sorted(queries)
+    for start in range(0, len(ordered), CHUNK):
+        _postgres_chunk({i: queries[i] for i in ordered[start : start + CHUNK]}, params, out)
+    db.session.execute(sa.text("SELECT set_config('jit', :jit, true)"), {"jit": jit})
     return out
 
 
