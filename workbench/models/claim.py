@@ -83,7 +83,7 @@ class Claim(Model):
     resolving_context: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[str] = mapped_column(sa.String(20), default=ClaimStatus.EXTRACTED)
     extractor_version: Mapped[str] = mapped_column(sa.String(100))
-    # The check-worthiness model (and version) that gave checkworthiness: "cw-2" (the encoder),
+    # The check-worthiness model (and version) that gave checkworthiness: "cw-3" or "cw-2" (the encoders),
     # "cw-1" for claims scored before migration 0012, "cw-1 (fallback: ...)" if the encoder failed.
     scored_by: Mapped[str] = mapped_column(sa.String(100), server_default="cw-1", default=_current_scorer)
     # Bumped on every state change; reviewers send it back so stale decisions get 409.
