@@ -283,19 +283,15 @@ def test_the_training_targets_put_cfs_last():
         target(cfs, 4)
 
 
-def test_training_an_encoder_without_pytorch_names_the_extra(tmp_path):
+def test_training_an_encoder_without_pytorch_names_the_extra(runner, tmp_path):
     try:
         import torch  # noqa: F401
     except ImportError:
         pass
     else:
         pytest.skip("PyTorch is installed here: the command would train")
-    from click.testing import CliRunner
-
-    from workbench.cli import main
-
     data = tmp_path / "crowdsourced.csv"
     data.write_text("Sentence_id,Text,File_id,Verdict\n1,Taxes rose 3 percent.,2000-01-01.txt,1\n")
-    result = CliRunner().invoke(main, ["model", "train", "--model", "cw-3", "--data", str(data)])
+    result = runner.invoke(args=["model", "train", "--model", "cw-3", "--data", str(data)])
     assert result.exit_code != 0
     assert "workbench[train-encoder]" in result.output and "cw-3" in result.output
