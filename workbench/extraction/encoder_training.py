@@ -64,6 +64,47 @@ def temporal_split(examples: Sequence[Example], share: float) -> tuple[list[int]
     return train, valid
 
 
+def mean_pool(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Return the encoder's last hidden states averaged over the real (unmasked) tokens."""
+    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled: torch.Tensor = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return pooled
+
+
+def to_onnx(module: nn.Module, path: Path, output: str) -> None:
+    """Export module(input_ids, attention_mask) -> output to ONNX (opset 17, dynamic axes), checked.
+
+    The TorchScript exporter (dynamo=False, the one the shipped files were made with) is
+    deprecated from PyTorch 2.9 on and warns from within; the tests turn warnings into errors.
+    Tracing warns about shape-dependent branches of transformers' code, and its mask code indexes
+    with non-negative indices only (the exported files give PyTorch's outputs on padded batches).
+    """
+    import onnx
+
+    ids = torch.ones((2, 8), dtype=torch.long)
+    mask = torch.ones((2, 8), dtype=torch.long)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", "Exporting aten::index operator", UserWarning)
+        torch.onnx.export(
+            module,
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=[output],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                output: {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    onnx.checker.check_model(str(path))
+
+
 class Classifier(nn.Module):
     """The encoder, mean pooling over real tokens, dropout and a two-class linear head."""
 
@@ -74,9 +115,7 @@ class Classifier(nn.Module):
         self.head = nn.Linear(hidden, classes)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        pooled = mean_pool(self.encoder, input_ids, attention_mask)
         logits: torch.Tensor = self.head(self.dropout(pooled))
         return logits
 
@@ -250,37 +289,13 @@ def export(
     The threshold is chosen again on the validation split with the exported
     file's own probabilities, so quantisation cannot move the decision unseen.
     """
-    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     settings = report["settings"]
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
-        ids = torch.ones((2, 8), dtype=torch.long)
-        mask = torch.ones((2, 8), dtype=torch.long)
-        with warnings.catch_warnings():
-            # The TorchScript exporter (dynamo=False, the one the shipped files were made with)
-            # is deprecated from PyTorch 2.9 on and warns from within; the tests turn warnings
-            # into errors. Tracing warns about shape-dependent branches of transformers' code.
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            warnings.filterwarnings("ignore", "Exporting aten::index operator", UserWarning)
-            torch.onnx.export(
-                _Probability(model).eval(),
-                (ids, mask),
-                str(fp32),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["p_checkworthy"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "tokens"},
-                    "attention_mask": {0: "batch", 1: "tokens"},
-                    "p_checkworthy": {0: "batch"},
-                },
-                opset_version=17,
-                dynamo=False,
-            )
-        onnx.checker.check_model(str(fp32))
+        to_onnx(_Probability(model).eval(), fp32, "p_checkworthy")
         out = target / "model.onnx"
         if quantise:
             quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8)
