@@ -52,12 +52,16 @@ def test_four_pushes_at_once_one_runs_the_others_are_told(ls_project, served_ls,
         for _ in range(4)
     ]
     responses = at_once([group], workers=4)
-    assert sorted(r.status_code for r in responses) == [200, 409, 409, 409], [r.text[:300] for r in responses]
+    seen = [r.text[:300] for r in responses]
+    assert {r.status_code for r in responses} <= {200, 409}, seen
     refused = [r.json() for r in responses if r.status_code == 409]
+    ran = sorted((r.json()["result"]["pushed"] for r in responses if r.status_code == 200), reverse=True)
+    # One push imports every queued claim. The others arrive while it runs and are told who runs
+    # it; on a loaded machine one may come only after it ended, runs, and finds nothing left.
+    assert ran[0] == queued and all(pushed == 0 for pushed in ran[1:]), seen
+    assert refused, seen
     assert all(body["errors"]["running"]["holder"] == admin.user.email for body in refused)
     assert "already running" in refused[0]["message"]
-    winner = next(r.json() for r in responses if r.status_code == 200)
-    assert winner["result"]["pushed"] == queued
     uuids = [t["data"]["claim_uuid"] for t in ls_client.iter_tasks(pid)]
     assert len(uuids) == len(set(uuids)) == queued
     # The lock is given back: the next push runs (and finds nothing left).

@@ -48,6 +48,26 @@ def test_a_queued_job_that_fails_before_it_starts_gives_its_lock_back(app, datab
     assert db.session.scalar(sa.select(sa.func.count()).select_from(JobLock)) == 0
 
 
+@pytest.mark.parametrize("name", ["push", "sync"])
+def test_a_run_while_another_holds_the_lock_is_told_so_before_label_studio_is_asked(app, name):
+    """The lock is taken before Label Studio is asked anything: a second run at once is refused
+    whatever Label Studio's state (a lookup slowed by the first run let a second start late),
+    and one refused by Label Studio leaves no lock behind."""
+    from workbench.labelstudio import service
+
+    app.config.update(LABEL_STUDIO_URL="http://127.0.0.1:9", LABEL_STUDIO_API_KEY="0" * 40)
+    run = getattr(service, name)
+    locks.acquire(f"labelstudio.{name}", "first@example.org", job_id="first")
+    with pytest.raises(Conflict) as refused:
+        run(actor="second@example.org")
+    assert refused.value.errors["running"]["holder"] == "first@example.org"
+    locks.release(f"labelstudio.{name}", "first")
+    with pytest.raises(LabelStudioUnavailable):
+        run(actor="second@example.org")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobLock)) == 0
+
+
 @pytest.fixture
 def annotated(app):
     claim = annotated_claim()

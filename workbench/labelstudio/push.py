@@ -214,9 +214,12 @@ def push(
     job_id: str | None = None,
 ) -> PushResult:
     """Push queued claims, one push at a time: a second one at once gets Conflict (409)."""
-    release_for_network()
-    pid = project_id(client)  # a Label Studio that cannot be used is said before anything else
+    # The lock first: a second run at once is told so at once, whatever Label Studio's load (a
+    # lookup that waited behind the first run's imports let a late second run start after the
+    # first ended); a Label Studio that cannot be used is then said before anything is written.
     with locks.held(PUSH_LOCK, actor, job_id=job_id) as token:
+        release_for_network()
+        pid = project_id(client)
         return _push(client, pid, actor=actor, batch_size=batch_size, limit=limit, lock=token)
 
 

@@ -72,9 +72,12 @@ def sync(client: LabelStudioClient, *, actor: str = "sync", job_id: str | None =
     if Label Studio lost or disabled it; links or re-pushes claims stuck as attempted.
     Running it twice in a row, the second run repairs nothing.
     """
-    release_for_network()
-    pid = project_id(client)  # a Label Studio that cannot be used is said before anything else
+    # The lock first: a second run at once is told so at once, whatever Label Studio's load (a
+    # lookup that waited behind the first run's imports let a late second run start after the
+    # first ended); a Label Studio that cannot be used is then said before anything is written.
     with locks.held(SYNC_LOCK, actor, job_id=job_id) as token:
+        release_for_network()
+        pid = project_id(client)
         return _sync(client, pid, actor=actor, lock=token)
 
 
