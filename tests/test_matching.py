@@ -54,6 +54,9 @@ def test_threshold_is_configurable_and_results_are_sorted():
 def test_similarity_and_empty_inputs():
     assert similarity("Exports doubled in 2021.", "In 2021 exports doubled.") > 0.9
     assert similarity("", "anything") == 0.0
+    # A vetoed pair (different numbers, or a negation on one side only) is 0, not an error.
+    assert similarity("Exports doubled in 2021.", "Exports doubled in 2022.") == 0.0
+    assert similarity("Exports doubled.", "Exports have not doubled.") == 0.0
     assert find_matches([], KNOWN) == []
     assert find_matches(["Exports doubled."], []) == [[]]
 

@@ -93,6 +93,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MATCH_THRESHOLD": float(env["WORKBENCH_MATCH_THRESHOLD"])
         if env.get("WORKBENCH_MATCH_THRESHOLD")
         else None,
+        # Claim matching scores the search index's candidates with sentence embeddings too
+        # (workbench.matching.embeddings): off, TF-IDF alone at MATCH_THRESHOLD.
+        "MATCH_EMBEDDINGS": _bool(env.get("WORKBENCH_MATCH_EMBEDDINGS"), True),
+        "MATCH_EMBEDDING_THRESHOLD": float(env.get("WORKBENCH_MATCH_EMBEDDING_THRESHOLD") or 0.7),
         "PUSH_BATCH_SIZE": int(env.get("WORKBENCH_PUSH_BATCH_SIZE", "1000")),
         "ANNOTATION_OVERLAP": int(env.get("WORKBENCH_ANNOTATION_OVERLAP", "2")),
         "SQLALCHEMY_ECHO": _bool(env.get("WORKBENCH_SQL_ECHO"), False),

@@ -171,6 +171,7 @@ from workbench.cli import (  # noqa: E402,F401
     demo_cmd,
     export_cmd,
     labelstudio_cmd,
+    matching_cmd,
     model_cmd,
     outbound_cmd,
     users_cmd,

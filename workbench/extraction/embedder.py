@@ -1,4 +1,4 @@
-"""Sentence embeddings for claim matching: all-MiniLM-L6-v2 run with onnxruntime (not wired in yet).
+"""Sentence embeddings for claim matching: all-MiniLM-L6-v2 run with onnxruntime.
 
 A model directory holds model.onnx (the encoder with mean pooling and L2
 normalisation inside the graph, so its rows are unit vectors and a dot product
@@ -6,16 +6,19 @@ is their cosine; int8 weights), tokenizer.json (its WordPiece tokenizer, read
 by the `tokenizers` package) and meta.json (format, version, max_length,
 dimensions, and the cosines the file gave on fixed pairs when it was made).
 embedder_training.export makes the directory (PyTorch there only); here, no
-PyTorch. No file ships in the package: WORKBENCH_EMBEDDER_DIR names one.
+PyTorch. One ships in the package (extraction/model/embedder/, used by
+workbench.matching.embeddings); WORKBENCH_EMBEDDER_DIR names another.
 
-bench/embedding_matching.py measures it on the STS Benchmark (`.venv/bin/python
+bench/embedding_matching.py chose the mix on the STS Benchmark (`.venv/bin/python
 bench/embedding_matching.py --embedder DIR`): scoring the matcher's candidates
 with 0.25 x the TF-IDF score + 0.75 x the cosine (the number and negation
 vetoes kept), linked at 0.7 (both chosen on the dev split's news pairs), gave
 on the test split's news pairs precision 0.906, recall 0.664, F1 0.766, against
 0.900, 0.466, 0.614 for the TF-IDF matcher at 0.4, and kept the rule-made
 pairs of bench/paraphrases.py at 1.00 / 1.00 with no link between different
-sentences of the sample articles. MIX_WEIGHT and MIX_THRESHOLD are that setting.
+sentences of the sample articles. MIX_WEIGHT and MIX_THRESHOLD are that setting;
+bench/matching.py --pairs N --sts test measures it through the search index, as
+ingest scores.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 EMBEDDER_FORMAT = "workbench-embedder/1"
-#: The environment variable that names a model directory (none ships in the package).
+#: The environment variable that names a model directory (else the one shipped is used).
 DIR_VARIABLE = "WORKBENCH_EMBEDDER_DIR"
 # Sentences embedded together: sorted by length, so little padding.
 BATCH = 16

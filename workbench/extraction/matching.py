@@ -216,7 +216,10 @@ def _idfs(new_docs: Sequence[_Doc], background: Frequencies) -> tuple[_Idf, _Idf
 
 def similarity(a: str, b: str) -> float:
     """Return how much a and b say the same thing, in [0, 1] (IDF from the pair only)."""
-    return find_matches([a], [(0, b)], threshold=0.0)[0][0][1] if a.strip() and b.strip() else 0.0
+    if not (a.strip() and b.strip()):
+        return 0.0
+    found = find_matches([a], [(0, b)], threshold=0.0)[0]
+    return found[0][1] if found else 0.0  # none: vetoed (different numbers or negations)
 
 
 def _combine(word_cos: float, char_cos: float, new: _Doc, old: _Doc) -> float:

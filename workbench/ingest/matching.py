@@ -17,14 +17,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from workbench import audit
 from workbench.db import db
+from workbench.extraction.embedder import Embedder
 from workbench.extraction.matching import DEFAULT_THRESHOLD, rerank
-from workbench.matching import search
+from workbench.matching import embeddings, search
 from workbench.models import Article, Claim, ClaimMatch, ClaimStatus
 from workbench.models.base import utcnow
 from workbench.models.verdict import newest_versions
 from workbench.signals import claim_verified
 
 METHOD = "workbench.extraction.matching"
+
+
+def method(embedder: Embedder | None) -> str:
+    """Name how a link was scored: TF-IDF alone (METHOD), or mixed with this embedder's cosine."""
+    return METHOD if embedder is None else f"{METHOD}+{embedder.version}"
+
+
 # Claims that a newly verified claim may answer: any not verified or rejected yet.
 WAITING = tuple(s for s in ClaimStatus.ALL if s not in (ClaimStatus.VERIFIED, ClaimStatus.REJECTED))
 # A claim verified today may answer many waiting repeats; link at most this many at once.
@@ -70,15 +78,48 @@ def link_matches(
     found, background = candidates.found, candidates.background
     if len(found) != len(texts):
         raise ValueError(f"{len(found)} candidate lists for {len(texts)} claims")
+    embedder = embeddings.active()
+    subjects: list[Any] = [None] * len(claims)
+    if embedder is not None:
+        # Every claim gets its vector now: it is matched now, and may be a candidate later.
+        made = embeddings.store(embedder, [(c.id, c.text) for c in claims])
+        subjects = [made[c.id] for c in claims]
     if not any(found):
         return []
-    scored = rerank(texts, found, threshold, background=background)
-    pairs = [
-        (claim.id, matched, score)
-        for claim, matches in zip(claims, scored, strict=True)
-        for matched, score in matches
-    ]
-    return _store(pairs, actor=actor, threshold=threshold)
+    scored = score_candidates(
+        texts, found, subjects, embedder, threshold=threshold, background=background, top_k=3
+    )
+    pairs = [(claim.id, s.key, s) for claim, matches in zip(claims, scored, strict=True) for s in matches]
+    return _store(pairs, actor=actor, embedder=embedder)
+
+
+def score_candidates(
+    texts: list[str],
+    found: list[list[tuple[int, str]]],
+    subjects: list[Any],
+    embedder: Embedder | None,
+    *,
+    threshold: float,
+    background: search.Frequencies,
+    top_k: int,
+) -> list[list[embeddings.Scored]]:
+    """Score the candidates: TF-IDF alone, or mixed with the embeddings' cosine where both claims
+    have a vector (workbench.matching.embeddings)."""
+    if embedder is None:
+        tfidf = rerank(texts, found, threshold, background=background, top_k=top_k)
+        return [[embeddings.Scored(key, score, threshold, False) for key, score in row] for row in tfidf]
+    widest = max(len(row) for row in found)
+    # Every candidate past the vetoes, with its TF-IDF score: the mixed score decides.
+    tfidf = rerank(texts, found, 0.0, background=background, top_k=widest)
+    vectors = embeddings.stored(embedder, {key for row in tfidf for key, _ in row})
+    return embeddings.mix(
+        tfidf,
+        subjects,
+        vectors,
+        tfidf_threshold=threshold,
+        embedding_threshold=embeddings.threshold(),
+        top_k=top_k,
+    )
 
 
 def link_waiting(claim: Claim, *, actor: str, threshold: float) -> list[ClaimMatch]:
@@ -94,13 +135,25 @@ def link_waiting(claim: Claim, *, actor: str, threshold: float) -> list[ClaimMat
     )
     if not found[0]:
         return []
-    scored = rerank([claim.text], found, threshold, background=background, top_k=WAITING_LIMIT)
-    return _store(
-        [(waiting, claim.id, score) for waiting, score in scored[0]], actor=actor, threshold=threshold
+    embedder = embeddings.active()
+    subjects: list[Any] = [None]
+    if embedder is not None:
+        subjects = [embeddings.ensure(embedder, [(claim.id, claim.text)])[claim.id]]
+    scored = score_candidates(
+        [claim.text],
+        found,
+        subjects,
+        embedder,
+        threshold=threshold,
+        background=background,
+        top_k=WAITING_LIMIT,
     )
+    return _store([(s.key, claim.id, s) for s in scored[0]], actor=actor, embedder=embedder)
 
 
-def _store(pairs: list[tuple[int, int, float]], *, actor: str, threshold: float) -> list[ClaimMatch]:
+def _store(
+    pairs: list[tuple[int, int, embeddings.Scored]], *, actor: str, embedder: Embedder | None
+) -> list[ClaimMatch]:
     """Insert the links not stored yet and audit those only: safe when two requests link at once.
 
     The unique pair (claim, matched claim) decides: INSERT ... ON CONFLICT DO NOTHING RETURNING
@@ -116,12 +169,12 @@ def _store(pairs: list[tuple[int, int, float]], *, actor: str, threshold: float)
                 {
                     "claim_id": claim_id,
                     "matched_claim_id": matched_id,
-                    "score": round(float(score), 4),
-                    "threshold": threshold,
-                    "method": METHOD,
+                    "score": round(float(scored.score), 4),
+                    "threshold": scored.threshold,
+                    "method": method(embedder if scored.embedded else None),
                     "created_at": utcnow(),
                 }
-                for claim_id, matched_id, score in pairs
+                for claim_id, matched_id, scored in pairs
             ]
         )
         .on_conflict_do_nothing(index_elements=["claim_id", "matched_claim_id"])
@@ -142,8 +195,8 @@ def _store(pairs: list[tuple[int, int, float]], *, actor: str, threshold: float)
             "payload": {
                 "matched_claim_id": m.matched_claim_id,
                 "score": m.score,
-                "threshold": threshold,
-                "method": METHOD,
+                "threshold": m.threshold,
+                "method": m.method,
             },
         }
         for m in rows

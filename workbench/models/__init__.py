@@ -3,7 +3,7 @@
 from workbench.models.annotation import Annotation, WebhookEvent
 from workbench.models.article import Article
 from workbench.models.audit import AuditEvent, AuditHead
-from workbench.models.claim import Claim, ClaimMatch, ClaimStatus, LabelStudioLink
+from workbench.models.claim import Claim, ClaimEmbedding, ClaimMatch, ClaimStatus, LabelStudioLink
 from workbench.models.export_manifest import ExportManifest
 from workbench.models.job_lock import JobLock
 from workbench.models.outbound import OutboundAttempt, OutboundDelivery, OutboundEndpoint, OutboundEvent
@@ -17,6 +17,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Claim",
+    "ClaimEmbedding",
     "ClaimMatch",
     "ClaimStatus",
     "ExportManifest",

@@ -132,3 +132,19 @@ class ClaimMatch(Model):
     threshold: Mapped[float]
     method: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class ClaimEmbedding(Model):
+    """A claim's sentence embedding, by the embedder (name and version) that made it.
+
+    Claim texts never change, so a vector is made once per claim and embedder and kept; the
+    matcher reads the stored vectors of the few candidates the search index offers
+    (workbench.matching.embeddings). float16, unit length: 768 bytes for 384 dimensions.
+    """
+
+    __tablename__ = "claim_embeddings"
+
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("claims.id"), primary_key=True)
+    model: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
