@@ -348,8 +348,13 @@ def shift(train_path: Path, test_path: Path, minilm: bool, shift_models: Sequenc
         if last[:4] > SHIFT_TRAIN_UNTIL:
             print(f"skipping the encoder in {directory} on the shift: trained up to {last}", file=sys.stderr)
             continue
+        name = (
+            f"{model.version} encoder recipe, up to {SHIFT_TRAIN_UNTIL} @{model.threshold:.2f} (validation)"
+        )
+        if name in rows:  # two directories of the same version: tell their rows apart
+            name += f" [{directory.name}]"
         row(
-            f"{model.version} encoder recipe, up to {SHIFT_TRAIN_UNTIL} @{model.threshold:.2f} (validation)",
+            name,
             [v >= 0.5 for v in model.scores([e.text for e in test])],
             [v >= 0.5 for v in model.scores([e.text for e in gt])],
         )
@@ -388,11 +393,12 @@ def app_rss(docs) -> float:
     import subprocess
 
     code = (
-        "import resource, sys; from workbench import create_app;"
+        "import sys; from workbench import create_app;"
         "from workbench.extraction import extract_claims;"
         "create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'TESTING': True});"
         "[extract_claims(open(p, encoding='utf-8').read()) for p in sys.argv[1:]];"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        # VmHWM: ru_maxrss would carry this benchmark's own peak across the exec.
+        "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')) / 1024)"
     )
     paths = [str(p) for p in sorted((ROOT.parent / "shared/samples/wikinews").glob("*.txt"))]
     out = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True)

@@ -47,7 +47,6 @@ import json
 import os
 import random
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -280,7 +279,13 @@ def measure(url: str, repeats: int) -> dict:
         "times_s": times,
         "cpu_s": cpu,
         "cold_s": cold,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # VmHWM: ru_maxrss would carry the parent's peak (filling the archive) across the exec.
+        "peak_rss_mb": next(
+            int(line.split()[1])
+            for line in Path("/proc/self/status").read_text().splitlines()
+            if line.startswith("VmHWM:")
+        )
+        / 1024,
         "links": links[-1],
         "claims": len(ids),
     }

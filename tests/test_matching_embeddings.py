@@ -6,9 +6,12 @@ import logging
 
 import numpy as np
 import pytest
+import requests
 import sqlalchemy as sa
 
-from tests.factories import make_article
+from tests.factories import make_article, make_user
+from tests.served import workbench_serve
+from tests.test_concurrency_http import at_once, fresh
 from workbench.db import db
 from workbench.ingest.matching import METHOD, link_waiting
 from workbench.matching import embeddings
@@ -170,3 +173,39 @@ def test_mix_scores_pairs_with_both_vectors_and_falls_back_per_pair(cosine):
     if mixed >= 0.7:
         expected.insert(0, embeddings.Scored(1, mixed, 0.7, True))
     assert row == expected
+
+
+@pytest.fixture
+def served(app, database_url, tmp_path):
+    instance = tmp_path / "served"
+    instance.mkdir()
+    with workbench_serve(database_url, instance) as url:
+        yield url
+
+
+def test_ingests_at_once_over_http_each_keep_their_vectors_and_link_once(served):
+    """Six articles repeating a verified claim in other words, posted at once to a served workbench."""
+    earlier = _verify(_claim(_article(EARLIER), "senator"))
+    admin = make_user("admin")
+    texts = [f"WASHINGTON: {PARAPHRASE} Edition {n} went to press at {n + 1} o'clock.\n" for n in range(6)]
+    calls = [
+        lambda t=t: requests.post(
+            f"{served}/api/v1/articles", headers=admin.headers, json={"text": t}, timeout=120
+        )
+        for t in texts
+    ]
+    responses = at_once([calls], workers=6)
+    assert [r.status_code for r in responses] == [201] * 6, [r.text[:200] for r in responses]
+    fresh()
+    repeats = {c["id"] for r in responses for c in r.json()["claims"] if "senator" in c["text"]}
+    links = _links()
+    assert len(repeats) == 6 and {(m.claim_id, m.matched_claim_id) for m in links} == {
+        (claim_id, earlier.id) for claim_id in repeats
+    }
+    assert all(m.method.endswith(embeddings.load().version) for m in links)
+    claims = db.session.scalar(sa.select(sa.func.count()).select_from(Claim))
+    assert _vectors() == claims
+    events = db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "claim.matched")
+    )
+    assert events == 6
