@@ -209,3 +209,25 @@ def test_ingests_at_once_over_http_each_keep_their_vectors_and_link_once(served)
         sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "claim.matched")
     )
     assert events == 6
+    # The API says how each link was scored.
+    some = sorted(repeats)[0]
+    detail = requests.get(f"{served}/api/v1/claims/{some}", headers=admin.headers, timeout=30).json()
+    [earlier_verdict] = detail["earlier_verdicts"]
+    assert earlier_verdict["claim_id"] == earlier.id and earlier_verdict["threshold"] == 0.7
+    assert earlier_verdict["method"] == f"{METHOD}+{embeddings.load().version}"
+
+
+def test_the_claim_page_says_whether_a_match_is_by_wording_or_by_meaning(client, reviewer):
+    from tests.test_web import sign_in
+
+    earlier = _verify(_claim(_article(EARLIER), "senator"))
+    by_meaning = _claim(_article(PARAPHRASE), "senator")
+    # Without the earlier claim's vector, its exact repeat is linked by TF-IDF alone.
+    db.session.execute(sa.delete(ClaimEmbedding).where(ClaimEmbedding.claim_id == earlier.id))
+    db.session.commit()
+    by_wording = _claim(_article(f"Again: {EARLIER}"), "senator")
+    sign_in(client, reviewer)
+    meaning = client.get(f"/claims/{by_meaning.id}").get_data(as_text=True)
+    wording = client.get(f"/claims/{by_wording.id}").get_data(as_text=True)
+    assert "by wording and meaning" in meaning
+    assert "by wording," in wording and "by wording and meaning" not in wording

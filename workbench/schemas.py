@@ -367,6 +367,13 @@ class EarlierVerdictSchema(Schema):
     claim_uuid = fields.Str()
     text = fields.Str()
     score = fields.Float()
+    threshold = fields.Float(metadata={"description": "the score the link had to reach"})
+    method = fields.Str(
+        metadata={
+            "description": "how the link was scored: workbench.extraction.matching (TF-IDF alone), "
+            "or that name + '+' + the sentence embedder's version when the cosine took part"
+        }
+    )
     article = fields.Nested(EarlierArticleSchema)
     status = fields.Str()
     verdict = fields.Nested(EarlierVerdictRatingSchema, allow_none=True)

@@ -246,6 +246,8 @@ def earlier_verdicts(claim_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
                 "claim_uuid": c.uuid,
                 "text": c.text,
                 "score": m.score,
+                "threshold": m.threshold,
+                "method": m.method,
                 "article": {
                     "id": c.article_id,
                     "title": articles[c.article_id].title,
