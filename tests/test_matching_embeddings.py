@@ -149,6 +149,20 @@ def test_matching_embed_fills_in_the_missing_vectors_once(app, runner):
     assert again.exit_code == 0 and "embedded 0 claim(s)" in again.output
 
 
+def test_matching_status_counts_the_claims_still_without_a_vector(app, runner):
+    article = _article(EARLIER)
+    db.session.execute(sa.delete(ClaimEmbedding).where(ClaimEmbedding.claim_id == article.claims[0].id))
+    db.session.commit()
+    result = runner.invoke(args=["matching", "status"])
+    assert result.exit_code == 0, result.output
+    assert "minilm-l6-v2-int8" in result.output
+    assert f"claims without its vector: 1 of {len(article.claims)}" in result.output
+    assert "workbench matching embed" in result.output
+    app.config["MATCH_EMBEDDINGS"] = False
+    off = runner.invoke(args=["matching", "status"])
+    assert off.exit_code == 0 and "TF-IDF alone" in off.output
+
+
 def test_matching_embed_with_no_embedder_is_a_clear_error(app, runner, monkeypatch, tmp_path):
     monkeypatch.setenv("WORKBENCH_EMBEDDER_DIR", str(tmp_path / "missing"))
     result = runner.invoke(args=["matching", "embed"])

@@ -32,3 +32,26 @@ def matching_embed(batch: int, limit: int | None) -> None:
         raise ValidationError(f"the embedder cannot be loaded: {exc}") from None
     done = embeddings.embed_missing(batch=batch, limit=limit)
     click.echo(f"embedded {done} claim(s) with {embedder.version}")
+
+
+@matching_group.command("status")
+@fails_cleanly
+def matching_status() -> None:
+    """Say which embedder matching uses, and how many claims still lack its vector."""
+    from flask import current_app
+
+    from workbench.extraction.embedder import EmbedderUnavailable
+    from workbench.matching import embeddings
+
+    if not current_app.config.get("MATCH_EMBEDDINGS", True):
+        click.echo("embedder: off (WORKBENCH_MATCH_EMBEDDINGS=0): matching with TF-IDF alone")
+        return
+    try:
+        embedder = embeddings.load()
+    except EmbedderUnavailable as exc:
+        raise ValidationError(f"the embedder cannot be loaded, matching with TF-IDF alone: {exc}") from None
+    lacking, total = embeddings.missing(embedder)
+    click.echo(f"embedder: {embedder.version} from {embeddings.embedder_dir()}")
+    click.echo(f"claims without its vector: {lacking} of {total}")
+    if lacking:
+        click.echo("run 'workbench matching embed' to give them theirs")

@@ -190,6 +190,20 @@ def mix(
     return out
 
 
+def missing(embedder: Embedder) -> tuple[int, int]:
+    """Return (claims without a vector by this embedder, all claims)."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Claim)) or 0
+    have = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ClaimEmbedding)
+            .where(ClaimEmbedding.model == embedder.version)
+        )
+        or 0
+    )
+    return total - have, total
+
+
 def embed_missing(*, batch: int = BACKFILL_BATCH, limit: int | None = None) -> int:
     """Embed the claims that have no vector by the embedder in use, in batches; return how many.
 
