@@ -13,7 +13,8 @@ from tests.factories import make_article, make_user
 from tests.served import workbench_serve
 from tests.test_concurrency_http import at_once, fresh
 from workbench.db import db
-from workbench.ingest.matching import METHOD, link_waiting
+from workbench.ingest.matching import METHOD, earlier_verdicts, link_waiting
+from workbench.labelstudio.service import task_for
 from workbench.matching import embeddings
 from workbench.models import AuditEvent, Claim, ClaimEmbedding, ClaimMatch, ClaimStatus
 
@@ -245,3 +246,8 @@ def test_the_claim_page_says_whether_a_match_is_by_wording_or_by_meaning(client,
     wording = client.get(f"/claims/{by_wording.id}").get_data(as_text=True)
     assert "by wording and meaning" in meaning
     assert "by wording," in wording and "by wording and meaning" not in wording
+    # Annotators read the same in the Label Studio task.
+    for claim, how in ((by_meaning, "by wording and meaning,"), (by_wording, "by wording,")):
+        fresh_claim = db.session.get(Claim, claim.id)
+        task = task_for(fresh_claim, fresh_claim.article, earlier_verdicts([claim.id])[claim.id])
+        assert how in task["data"]["earlier_verdict_label"]

@@ -274,4 +274,5 @@ def earlier_verdict_label(items: list[dict[str, Any]]) -> str:
     best = items[0]
     rating = (best["verdict"] or {}).get("rating") or "no rating"
     title = best["article"]["title"] or "an earlier article"
-    return f"Rated “{rating}” earlier (match {best['score']:.2f}, in “{title}”): {best['text']}"
+    how = "by wording and meaning" if "+" in str(best.get("method") or "") else "by wording"
+    return f"Rated “{rating}” earlier (match {best['score']:.2f} {how}, in “{title}”): {best['text']}"
