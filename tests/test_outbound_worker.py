@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from tests.served import stop
 from tests.test_outbound import OUTBOUND, Receiver, attempts, deliveries, register
 from workbench import signals
 from workbench.db import db
+from workbench.models import OutboundDelivery
 from workbench.outbound import delivery, endpoints
 
 REDIS_URL = os.environ.get("WORKBENCH_TEST_OUTBOUND_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -41,7 +43,9 @@ def worker(app, redis_db, database_url, tmp_path):
         "WORKBENCH_LABEL_STUDIO_URL": "http://127.0.0.1:9",
         "WORKBENCH_OUTBOUND_ALLOW_PRIVATE": "1",
         "WORKBENCH_OUTBOUND_TIMEOUT": "1",
-        "WORKBENCH_OUTBOUND_RETRY_BASE": "0.5",
+        # Long enough that the retry the worker schedules stays scheduled while the test runs:
+        # the test reads it in RQ's registry, then lets the sweep deliver it (see below).
+        "WORKBENCH_OUTBOUND_RETRY_BASE": "60",
     }
     log = open(tmp_path / "worker.log", "w+b")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
@@ -85,13 +89,27 @@ def test_events_go_through_the_queue_to_a_real_worker(app, worker, redis_db):
         wait_for(lambda: len(attempts()) == 1, process, log)
         (d,) = deliveries()
         assert (d.state, d.retries) == ("pending", 1) and attempts()[0].error == "answered HTTP 503"
-        # The worker scheduled the retry with RQ at the backoff (RQ's scheduler releases it).
+        # The worker schedules the retry with RQ at the backoff (RQ's scheduler releases it), just
+        # after it commits the attempt: wait for it, then check it is set for the next attempt.
         scheduled = ScheduledJobRegistry(queue=Queue("workbench", connection=redis_db))
-        assert len(scheduled.get_job_ids()) == 1
+        wait_for(lambda: len(scheduled.get_job_ids()) == 1, process, log)
+        (job_id,) = scheduled.get_job_ids()
+        due = d.next_attempt_at if d.next_attempt_at.tzinfo else d.next_attempt_at.replace(tzinfo=UTC)
+        at = scheduled.get_scheduled_time(job_id)
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        assert abs((at - due).total_seconds()) < 1.5 and due > datetime.now(UTC) + timedelta(seconds=30)
 
+        # The sweep, where no scheduler runs, delivers it once it is due: its time is moved to
+        # now rather than waited for.
         receiver.mode = "ok"
-        time.sleep(0.6)
-        assert delivery.deliver_due()["delivered"] == 1  # the sweep, where no scheduler runs
+        assert delivery.deliver_due()["delivered"] == 0  # not due yet
+        db.session.execute(
+            sa.update(OutboundDelivery)
+            .where(OutboundDelivery.id == d.id)
+            .values(next_attempt_at=datetime.now(UTC))
+        )
+        db.session.commit()
+        assert delivery.deliver_due()["delivered"] == 1
         assert len(receiver.verified) == 1 and deliveries()[0].state == "delivered"
 
         # Paused, an event waits; resumed, it goes to the worker and out.
