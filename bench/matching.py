@@ -227,7 +227,7 @@ def _vectors(app, real: int) -> None:
             sa.select(Claim.id, Claim.text).where(Claim.ordinal < real).order_by(Claim.ordinal)
         ).all()
         embeddings.store(embedder, [(int(i), t) for i, t in own])
-        filler = embeddings._pack(embedder.embed([FILLER])[0])
+        filler = embeddings.pack(embedder.embed([FILLER])[0])
         db.session.execute(
             sa.text(
                 "INSERT INTO claim_embeddings (claim_id, model, vector, created_at) "

@@ -58,8 +58,9 @@ def test_every_ingested_claim_keeps_the_vector_the_embedder_gives(app):
     }
     assert set(rows) == {c.id for c in article.claims} and len(rows) >= 2
     fresh = embedder.embed([c.text for c in article.claims])
+    stored = embeddings.stored(embedder, [c.id for c in article.claims])
     for claim, vector in zip(article.claims, fresh, strict=True):
-        kept = embeddings.stored(embedder, [claim.id])[claim.id]
+        kept = stored[claim.id]
         assert kept.shape == (embedder.dimensions,)
         assert float(kept @ vector) > 0.999  # float16 keeps the cosine
         assert len(rows[claim.id].vector) == 2 * embedder.dimensions
@@ -251,3 +252,18 @@ def test_the_claim_page_says_whether_a_match_is_by_wording_or_by_meaning(client,
         fresh_claim = db.session.get(Claim, claim.id)
         task = task_for(fresh_claim, fresh_claim.article, earlier_verdicts([claim.id])[claim.id])
         assert how in task["data"]["earlier_verdict_label"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["WORKBENCH_MATCH_EMBEDDING_THRESHOLD", "WORKBENCH_MATCH_THRESHOLD", "WORKBENCH_CHECKWORTHY_THRESHOLD"],
+)
+@pytest.mark.parametrize("raw", ["abc", "7", "-0.1", "nan"])
+def test_a_threshold_that_is_not_a_share_is_refused_naming_its_setting(monkeypatch, tmp_path, name, raw):
+    from workbench import config
+
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ValueError, match=f"{name} must be a number from 0 to 1, not '{raw}'"):
+        config.from_environment(str(tmp_path))
+    monkeypatch.setenv(name, "0.65")
+    assert config.from_environment(str(tmp_path))[name.removeprefix("WORKBENCH_")] == 0.65

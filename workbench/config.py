@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -48,6 +49,20 @@ def _instance_secret(instance_path: str) -> str:
     return value
 
 
+def _fraction(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """Read a score threshold: a number from 0 to 1 (default when unset or empty)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise ValueError(f"{name} must be a number from 0 to 1, not {raw!r}")
+    return value
+
+
 def _max_content_length(env: Mapping[str, str], article_bytes: int) -> int:
     """Read the request-body limit; it must leave room for the largest article and its JSON escapes."""
     # JSON can escape a 3-byte UTF-8 character as a 6-byte \uXXXX: twice the text, plus the fields.
@@ -89,14 +104,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "INGEST_ALLOW_PRIVATE_URLS": env.get("WORKBENCH_INGEST_ALLOW_PRIVATE_URLS") or None,
         # Largest bulk ingest body (JSON Lines or uploaded files) the API reads.
         "MAX_BULK_BYTES": int(env.get("WORKBENCH_MAX_BULK_BYTES") or 64 * 1024 * 1024),
-        "CHECKWORTHY_THRESHOLD": float(env.get("WORKBENCH_CHECKWORTHY_THRESHOLD", "0.5")),
-        "MATCH_THRESHOLD": float(env["WORKBENCH_MATCH_THRESHOLD"])
-        if env.get("WORKBENCH_MATCH_THRESHOLD")
-        else None,
+        "CHECKWORTHY_THRESHOLD": _fraction(env, "WORKBENCH_CHECKWORTHY_THRESHOLD", 0.5),
+        "MATCH_THRESHOLD": _fraction(env, "WORKBENCH_MATCH_THRESHOLD", None),
         # Claim matching scores the search index's candidates with sentence embeddings too
         # (workbench.matching.embeddings): off, TF-IDF alone at MATCH_THRESHOLD.
         "MATCH_EMBEDDINGS": _bool(env.get("WORKBENCH_MATCH_EMBEDDINGS"), True),
-        "MATCH_EMBEDDING_THRESHOLD": float(env.get("WORKBENCH_MATCH_EMBEDDING_THRESHOLD") or 0.7),
+        "MATCH_EMBEDDING_THRESHOLD": _fraction(env, "WORKBENCH_MATCH_EMBEDDING_THRESHOLD", 0.7),
         "PUSH_BATCH_SIZE": int(env.get("WORKBENCH_PUSH_BATCH_SIZE", "1000")),
         "ANNOTATION_OVERLAP": int(env.get("WORKBENCH_ANNOTATION_OVERLAP", "2")),
         "SQLALCHEMY_ECHO": _bool(env.get("WORKBENCH_SQL_ECHO"), False),

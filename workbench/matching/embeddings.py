@@ -93,7 +93,8 @@ def threshold() -> float:
     return MIX_THRESHOLD if configured is None else float(configured)
 
 
-def _pack(vector: npt.NDArray[np.float32]) -> bytes:
+def pack(vector: npt.NDArray[np.float32]) -> bytes:
+    """Return a vector as stored: little-endian float16."""
     return np.asarray(vector, dtype="<f2").tobytes()
 
 
@@ -116,7 +117,7 @@ def store(embedder: Embedder, claims: Sequence[tuple[int, str]]) -> dict[int, np
         insert(ClaimEmbedding)
         .values(
             [
-                {"claim_id": claim_id, "model": embedder.version, "vector": _pack(vector), "created_at": now}
+                {"claim_id": claim_id, "model": embedder.version, "vector": pack(vector), "created_at": now}
                 for (claim_id, _), vector in zip(claims, vectors, strict=True)
             ]
         )
