@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared/data/claimbuster"
 
 from workbench.extraction import training  # noqa: E402
+from workbench.extraction.encoder_recipe import Settings, target  # noqa: E402
 from workbench.extraction.encoder_training import f1_at, temporal_split  # noqa: E402
 
 
@@ -66,17 +67,24 @@ def torch_variants(args):
     from torch import nn
     from transformers import AutoModel, AutoTokenizer
 
-    from workbench.extraction.encoder_recipe import Settings, target
     from workbench.extraction.encoder_training import Classifier, _batches, _Encoded, base_model_dir
 
     train, tr, va, test, gt = splits()
-    s = Settings(epochs=args.epochs, stop_after=args.epochs, seed=args.seed, classes=args.classes)
+    s = Settings(
+        epochs=args.epochs,
+        stop_after=args.epochs,
+        seed=args.seed,
+        classes=args.classes,
+        learning_rate=args.lr,
+        max_batches=args.max_batches,
+    )
+    base = args.base or base_model_dir()
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads)
     torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(s.seed)
-    tok = AutoTokenizer.from_pretrained(str(base_model_dir()))
-    enc = AutoModel.from_pretrained(str(base_model_dir()))
+    tok = AutoTokenizer.from_pretrained(str(base))
+    enc = AutoModel.from_pretrained(str(base))
     model = Classifier(enc, enc.config.hidden_size, s.dropout, s.classes)
     data = [
         _Encoded(tok, [e.text for e in part], s.max_length)
@@ -131,7 +139,7 @@ def torch_variants(args):
     started = time.perf_counter()
     for epoch in range(1, s.epochs + 1):
         model.train()
-        for idx in _batches(data[0].lengths, s.batch_size, rng):
+        for idx in _batches(data[0].lengths, s.batch_size, rng)[: s.max_batches]:
             loss = loss_fn(model(*data[0].batch(idx)), y_train[idx])
             optimiser.zero_grad()
             loss.backward()
@@ -185,6 +193,11 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--classes", type=int, default=2, choices=(2, 3))
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--lr", type=float, default=Settings.learning_rate)
+    parser.add_argument(
+        "--base", type=Path, default=None, help="another base encoder's folder (default: MiniLM-L6)"
+    )
+    parser.add_argument("--max-batches", type=int, default=None, help="per epoch, to time a run")
     parser.add_argument("--out", type=Path, default=None, help="save each epoch's weights here")
     parser.add_argument("--soup", type=Path, nargs="+", default=None)
     parser.add_argument("--tfidf-mix", type=Path, default=None)

@@ -343,3 +343,36 @@ def test_disabling_twice_records_one_event(app, runner):
         ).all()
         assert len(events) == 1
         assert audit.verify().ok
+
+
+@pytest.mark.parametrize("option", ["--manifest", "--output"])
+def test_an_export_to_a_path_that_cannot_be_written_records_nothing(app, runner, tmp_path, option):
+    """The export was recorded (manifest row, audit event), then the manifest write failed with
+    'unexpected FileNotFoundError'. The paths are checked first now."""
+    from workbench.models import ExportManifest
+
+    def recorded() -> tuple[int, int]:
+        db.session.expire_all()
+        return (
+            db.session.scalar(sa.select(sa.func.count()).select_from(ExportManifest)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)),
+        )
+
+    before = recorded()
+    missing = str(tmp_path / "missing" / "x.json")
+    args = (
+        ["export", "--output", missing]
+        if option == "--output"
+        else ["export", "--output", str(tmp_path / "o.json"), option, missing]
+    )
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for {option}" in result.output and "does not exist" in result.output
+    assert "unexpected" not in result.output and recorded() == before
+
+
+@pytest.mark.parametrize("command", ["pause", "resume", "delete", "rotate-secret"])
+def test_an_endpoint_id_no_column_holds_is_a_usage_error(runner, command):
+    result = runner.invoke(args=["outbound", command, "99999999999999999999"])
+    assert result.exit_code == 2 and "is not in the range" in result.output, result.output
+    assert "unexpected" not in result.output

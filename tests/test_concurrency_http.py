@@ -247,3 +247,34 @@ def test_admins_disabling_one_user_at_once_write_one_event(served):
         )
     ).all()
     assert events == ["user.created", "user.disabled"]
+
+
+def test_admins_deleting_one_endpoint_at_once_record_one_deletion(app, served):
+    """Each DELETE read the endpoint before the first one committed: all answered 204 and the
+    chain recorded up to four deletions of one endpoint (PostgreSQL). Now the row is locked and
+    read again: one deletion, the others told it is gone."""
+    from workbench.models import AuditEvent
+    from workbench.outbound import endpoints
+
+    headers = [make_user("admin").headers for _ in range(4)]
+    app.config["OUTBOUND_ALLOW_PRIVATE"] = True
+    # All registered first: SQLite gives a deleted highest id to the next row.
+    registered = [endpoints.register(f"http://127.0.0.1:9/hook{n}", actor="test")[0].id for n in range(3)]
+    db.session.commit()
+    for endpoint_id in registered:
+        group = [
+            lambda h=h, e=endpoint_id: requests.delete(
+                f"{served}/api/v1/outbound/endpoints/{e}", headers=h, timeout=60
+            )
+            for h in headers
+        ]
+        responses = at_once([group], workers=4)
+        assert sorted(r.status_code for r in responses) == [204, 404, 404, 404], [r.text for r in responses]
+        assert all("no outbound endpoint" in r.json()["message"] for r in responses if r.status_code == 404)
+        fresh()
+        events = db.session.scalars(
+            sa.select(AuditEvent.action).where(
+                AuditEvent.subject_type == "outbound_endpoint", AuditEvent.subject_id == str(endpoint_id)
+            )
+        ).all()
+        assert events == ["outbound.endpoint_registered", "outbound.endpoint_deleted"]

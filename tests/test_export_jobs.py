@@ -140,3 +140,58 @@ def test_the_cli_shows_a_progress_bar_only_when_asked_or_on_a_terminal(
     assert quiet.exit_code == 0 and "claim/s" not in quiet.output and "|" not in quiet.output
     shown = runner.invoke(args=["export", "--output", out, "--progress"])
     assert shown.exit_code == 0 and "1/1" in shown.output, shown.output
+
+
+def test_an_export_job_run_again_after_its_process_died_finishes_the_same_export(
+    app,
+    client,
+    reviewer,
+    annotated,  # noqa: F811
+    monkeypatch,
+):
+    """The worker re-queues a job whose process died with the same export id; its second run hit
+    the unique manifest id and failed for good, the first manifest never sealed."""
+    from sqlalchemy import select
+
+    from workbench.export import jobs as export_jobs
+    from workbench.models import AuditEvent
+    from workbench.models.base import new_uuid
+
+    verify(client, reviewer, annotated)
+    export_id = new_uuid()
+    query = {"format": "csv"}
+
+    def dies(_target):
+        raise SystemExit("the process died before sealing")
+
+    real_flush = export_jobs._flush
+    monkeypatch.setattr(export_jobs, "_flush", dies)
+    with pytest.raises(SystemExit):
+        export_jobs.export_file(actor=reviewer.user.email, query=query, export_id=export_id)
+    db.session.rollback()
+    first = client.get(f"/api/v1/exports/{export_id}/manifest", headers=reviewer.headers).json
+    assert first["finished"] is False
+
+    monkeypatch.setattr(export_jobs, "_flush", real_flush)
+    result = export_jobs.export_file(actor=reviewer.user.email, query=query, export_id=export_id)
+    manifest = result["manifest"]
+    assert manifest["id"] == export_id and manifest["finished"] and manifest["records"] == 1
+    data = download(client, reviewer, manifest)
+    assert hashlib.sha256(data).hexdigest() == manifest["sha256"]
+
+    def started() -> int:
+        db.session.expire_all()
+        return len(
+            db.session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "export.created", AuditEvent.subject_id == export_id
+                )
+            ).all()
+        )
+
+    assert started() == 2  # both starts are in the chain
+
+    # Run a third time (it died after sealing, before the job was marked done): the same manifest.
+    again = export_jobs.export_file(actor=reviewer.user.email, query=query, export_id=export_id)
+    assert again["manifest"] == manifest and started() == 2
+    assert audit.verify().ok

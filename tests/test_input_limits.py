@@ -13,11 +13,13 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from tests.conftest import WEBHOOK_SECRET
 from tests.factories import DEMO_TEXT, make_article, make_user
 from tests.test_web import sign_in
 from workbench import config as wb_config
 from workbench.db import db
-from workbench.models import Article, AuditEvent, User
+from workbench.labelstudio.service import WEBHOOK_HEADER
+from workbench.models import Article, AuditEvent, User, WebhookEvent
 from workbench.validation import (
     MAX_INT,
     UNSTORABLE,
@@ -133,6 +135,53 @@ def test_a_body_over_the_limit_is_413_and_nothing_is_stored(app, client, admin):
     error = assert_error(response, 413, str(4 * 1024 * 1024))
     assert error["code"] == "payload_too_large"
     assert stored() == before
+
+
+def _kept_oversized() -> list[WebhookEvent]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(WebhookEvent).where(WebhookEvent.body_stored_as == "not_kept")))
+
+
+def test_a_webhook_delivery_over_the_limit_is_413_and_kept_for_inspection(app, client):
+    """Label Studio never sends a delivery again: refused without a trace, what it carried was
+    lost until someone happened to sync. Its size and time are kept now, as malformed."""
+    body = json.dumps({"action": "ANNOTATION_CREATED", "annotation": {"id": 1, "x": "y" * 5 * 1024 * 1024}})
+    response = client.post(
+        "/api/v1/hooks/label-studio",
+        data=body,
+        content_type="application/json",
+        headers={WEBHOOK_HEADER: WEBHOOK_SECRET},
+    )
+    error = assert_error(response, 413, str(4 * 1024 * 1024))
+    assert error["code"] == "payload_too_large" and "sync" in error["message"]
+    (event,) = _kept_oversized()
+    assert error["event_id"] == event.id
+    assert (event.status, event.body, event.body_length) == ("malformed", "", len(body))
+    assert event.placed_at is not None and "WORKBENCH_MAX_CONTENT_LENGTH" in event.detail
+    # A wrong secret is refused before anything is kept, whatever the size.
+    wrong = client.post(
+        "/api/v1/hooks/label-studio",
+        data=body,
+        content_type="application/json",
+        headers={WEBHOOK_HEADER: "no"},
+    )
+    assert wrong.status_code == 401 and len(_kept_oversized()) == 1
+
+
+def test_over_http_a_chunked_webhook_delivery_over_the_limit_is_kept_for_inspection(app):
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    body = json.dumps({"action": "ANNOTATION_CREATED", "annotation": {"id": 1, "x": "y" * 8000}}).encode()
+    with serve(app) as address:
+        head = (
+            "POST /api/v1/hooks/label-studio HTTP/1.1\r\nHost: localhost\r\n"
+            f"{WEBHOOK_HEADER}: {WEBHOOK_SECRET}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        ).encode()
+        status, _, payload = raw_request(address, head, chunked(body))
+    assert status == 413, payload
+    (event,) = _kept_oversized()
+    assert event.status == "malformed" and event.body_length is None and "unknown length" in event.detail
+    assert json.loads(payload)["event_id"] == event.id
 
 
 def test_an_article_at_the_text_limit_fits_in_the_body_limit(client, admin):

@@ -89,3 +89,47 @@ def test_a_label_studio_member_gets_an_account_in_one_click(client, admin):
 def test_reviewers_may_not_manage_users(client, reviewer):
     sign_in(client, reviewer)
     assert client.get("/users").status_code == 403
+
+
+def test_two_role_changes_at_once_each_record_the_role_they_replaced(app):
+    """Both read the user as an annotator; the second change recorded 'before: annotator' though
+    the first had made them a reviewer. Each change now locks the row and reads it again."""
+    import threading
+
+    from workbench.auth import change_role
+
+    target = make_user("annotator").user.id
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def change(role: str) -> None:
+        try:
+            with app.app_context():
+                user = db.session.get(User, target)
+                assert user is not None and user.role == "annotator"
+                barrier.wait(timeout=30)  # both have read the old role
+                change_role(user, role, actor="admin@example.org")
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=change, args=(role,)) for role in ("reviewer", "admin")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    db.session.expire_all()
+    changes = [
+        (e.payload["before"], e.payload["role"])
+        for e in db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "user.role_changed", AuditEvent.subject_id == str(target))
+            .order_by(AuditEvent.seq)
+        )
+    ]
+    assert len(changes) == 2 and changes[0][0] == "annotator", changes
+    assert changes[1][0] == changes[0][1], f"the second change did not record the first one's role: {changes}"
+    assert db.session.get(User, target).role == changes[1][1]

@@ -85,6 +85,9 @@ def test_raw_nul_bytes_and_invalid_utf8_are_kept_escaped_with_the_originals_dige
         (lambda a: a["result"][-1]["value"].update(rating=10**30), "'rating'"),
         (lambda a: a.update(updated_at="0001-01-01T00:00:00+01:00"), "'updated_at'"),
         (lambda a: a.update(lead_time=10**400), "'lead_time'"),
+        # bool("no") is True: it was stored as a skipped task.
+        (lambda a: a.update(was_cancelled="no"), "'was_cancelled'"),
+        (lambda a: a.update(was_cancelled=0), "'was_cancelled'"),
     ],
 )
 def test_numbers_and_stamps_that_cannot_be_stored_are_kept_as_malformed(client, claim, change, what):
@@ -165,3 +168,24 @@ def test_any_delivery_is_kept_and_never_answered_with_a_5xx(client, claim, body)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEvent)) == before + 1
     event = db.session.scalar(sa.select(WebhookEvent).order_by(WebhookEvent.id.desc()).limit(1))
     assert event.body_sha256 == hashlib.sha256(body).hexdigest() and event.body_length == len(body)
+
+
+@pytest.mark.parametrize("annotations", [None, "x", [], [{"id": "5"}], [{"id": True}]])
+def test_a_deletion_that_names_no_annotation_is_kept_as_malformed(client, claim, annotations):
+    body: dict = {"action": "ANNOTATIONS_DELETED"}
+    if annotations is not None:
+        body["annotations"] = annotations
+    response = post(client, body)
+    assert response.status_code == 400 and "integer ids" in response.json["message"]
+    assert events()[-1].status == "malformed"
+    named = post(client, {"action": "ANNOTATIONS_DELETED", "annotations": [{"id": 5}]})
+    assert named.status_code == 200 and events()[-1].status == "recorded"
+
+
+def test_a_task_id_that_is_not_an_integer_is_named_as_sent(client, claim):
+    body = annotation_payload(11, 501)
+    body["task"]["id"] = "501"
+    body["annotation"]["task"] = "501"
+    post(client, body)
+    assert events()[-1].status == "unplaced"
+    assert "no integer id: '501'" in events()[-1].detail

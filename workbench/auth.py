@@ -9,11 +9,12 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+import marshmallow
 import sqlalchemy as sa
 from flask import g, request
 from sqlalchemy.exc import IntegrityError
 
-from workbench.db import changed_rows, db
+from workbench.db import changed_rows, db, lock_rows
 from workbench.errors import Forbidden, Unauthorized, ValidationError
 from workbench.models import ROLES, User
 from workbench.validation import check_text
@@ -45,8 +46,11 @@ def create_user(email: str, role: str, name: str = "", *, actor: str = "system")
         raise ValidationError("too long: " + ", ".join(sorted(errors)), errors=errors)
     check_text(email, "email")
     check_text(name, "name")
-    if "@" not in email:
-        raise ValidationError(f"not an email address: {email!r}", errors={"email": ["invalid"]})
+    try:
+        # The export filter's check (fields.Email): an address stored must be one it can name.
+        marshmallow.validate.Email()(email)
+    except marshmallow.ValidationError:
+        raise ValidationError(f"not an email address: {email!r}", errors={"email": ["invalid"]}) from None
     if role not in ROLES:
         raise ValidationError(
             f"unknown role {role!r}; use one of {', '.join(ROLES)}", errors={"role": ["invalid"]}
@@ -152,6 +156,9 @@ def change_role(user: User, role: str, *, actor: str) -> bool:
         raise ValidationError(
             f"unknown role {role!r}; use one of {', '.join(ROLES)}", errors={"role": ["invalid"]}
         )
+    # The row locked and read again: two changes at once each record the role they replaced.
+    lock_rows(User, [user.id])
+    db.session.refresh(user)
     before = user.role
     if not _update_user_if(user, User.role != role, role=role):
         return False

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, INCLUDE, fields, pre_load, validate
+from marshmallow import INCLUDE, fields, pre_load, validate, validates_schema
+from marshmallow import ValidationError as SchemaError
 
 from workbench.config import RATINGS
 from workbench.fastdump import Schema
@@ -41,6 +42,8 @@ class QueryInt(fields.Int):
     default_error_messages = {"too_large": "Number too large: at most {max}."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool | float):  # a JSON body's 1.5 or true would be cut to 1
+            raise self.make_error("invalid")
         if isinstance(value, str):
             match = _INTEGER.match(value.strip())
             if match is None:
@@ -57,15 +60,22 @@ def query_id(**kwargs: Any) -> QueryInt:
 
 
 class QuerySchema(Schema):
-    """Query arguments: an empty value (``?rating=``) means the argument was not given."""
+    """Query arguments: an empty value (``?rating=``) means the argument was not given.
 
-    class Meta:
-        unknown = EXCLUDE
+    An argument the endpoint does not know (``?artcle_id=5``) or one given twice
+    (``?format=csv&format=xml``) is refused with a 422 naming it: ignored, a mistyped filter would
+    export everything.
+    """
 
     @pre_load
     def _drop_empty(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, Mapping):  # a JSON body that is not an object: marshmallow says 422
             return data
+        raw = getattr(data, "data", data)  # webargs' proxy over the request's MultiDict
+        if hasattr(raw, "getlist"):
+            repeated = sorted(key for key in raw if len(raw.getlist(key)) > 1)
+            if repeated:
+                raise SchemaError({key: ["Given more than once."] for key in repeated})
         return {key: data[key] for key in data if data[key] != ""}
 
 
@@ -299,40 +309,65 @@ class ArticleInputSchema(Schema):
 ArticlePageSchema = page_of(ArticleSchema, "ArticlePage")
 
 
-class VerdictInputSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+def _distinct(ids: list[int] | None) -> None:
+    if ids is not None and len(set(ids)) != len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise SchemaError(f"Each annotation may be named once; repeated: {repeated}.")
 
+
+class VerdictInputSchema(Schema):
     rating = fields.Str(required=True, validate=validate.OneOf(RATINGS))
     rationale = fields.Str(load_default="", validate=validate.Length(max=20000))
     evidence = fields.List(
-        fields.Url(schemes={"http", "https"}, metadata=_HTTP_URL),
+        fields.Url(schemes={"http", "https"}, metadata=_HTTP_URL, validate=validate.Length(max=2048)),
         load_default=list,
         validate=validate.Length(max=50),
     )
-    annotation_ids = fields.List(fields.Int(), load_default=None)
+    annotation_ids = fields.List(fields.Int(strict=True), load_default=None, validate=_distinct)
     claim_version = fields.Int(required=True, strict=True)
 
 
+#: The fields each reviewer action reads besides ``action`` and ``claim_version``; any other field
+#: sent with it is refused rather than ignored (a rating sent with accept is not the one stored).
+ACTION_FIELDS = {
+    "accept": {"annotation_id", "annotation_ids", "rationale", "evidence"},
+    "override": {"rating", "rationale", "evidence", "annotation_ids"},
+    "reject": {"reason"},
+    "send_back": {"reason"},
+    "publish": set(),
+    "reopen": {"reason"},
+}
+
+
 class ReviewActionSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+    """A reviewer's decision; each action takes only the fields it uses (ACTION_FIELDS)."""
 
     action = fields.Str(
         required=True,
         validate=validate.OneOf(("accept", "override", "reject", "send_back", "publish", "reopen")),
     )
     claim_version = fields.Int(required=True, strict=True)
-    annotation_id = fields.Int(load_default=None)
-    annotation_ids = fields.List(fields.Int(), load_default=None)
+    annotation_id = fields.Int(load_default=None, strict=True)
+    annotation_ids = fields.List(fields.Int(strict=True), load_default=None, validate=_distinct)
     rating = fields.Str(load_default=None, validate=validate.OneOf(RATINGS))
     rationale = fields.Str(load_default=None, validate=validate.Length(max=20000))
     reason = fields.Str(load_default=None, validate=validate.Length(max=20000))
     evidence = fields.List(
-        fields.Url(schemes={"http", "https"}, metadata=_HTTP_URL),
+        fields.Url(schemes={"http", "https"}, metadata=_HTTP_URL, validate=validate.Length(max=2048)),
         load_default=list,
         validate=validate.Length(max=50),
     )
+
+    @validates_schema(pass_original=True)
+    def _only_fields_the_action_uses(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
+        allowed = ACTION_FIELDS.get(data.get("action", ""), set()) | {"action", "claim_version"}
+        given = original if isinstance(original, Mapping) else {}
+        unused = sorted(key for key in given if key in self.fields and key not in allowed)
+        if unused:
+            hint = " (the accepted annotations' verdict is the rating; override to set another)"
+            raise SchemaError(
+                {key: [f"Not used with {data['action']}{hint if key == 'rating' else ''}."] for key in unused}
+            )
 
 
 # --- what the views add to a claim ----------------------------------------------------------------
@@ -491,9 +526,6 @@ class UserInputSchema(Schema):
     """A user to create; the rules every door shares (lengths, the address, duplicates) are
     checked by ``workbench.auth.create_user``."""
 
-    class Meta:
-        unknown = EXCLUDE
-
     email = fields.Str(required=True, metadata={"description": "At most 320 characters"})
     role = fields.Str(required=True, validate=validate.OneOf(ROLES))
     name = fields.Str(load_default="", metadata={"description": "At most 200 characters"})
@@ -502,10 +534,24 @@ class UserInputSchema(Schema):
 # --- the webhook, jobs and the audit chain -------------------------------------------------------
 
 
+#: What a kept webhook delivery can be (workbench.models.WebhookEvent.status).
+WEBHOOK_STATUSES = (
+    "received",
+    "placing",
+    "processed",
+    "duplicate",
+    "unplaced",
+    "malformed",
+    "recorded",
+    "failed",
+    "unknown_action",
+)
+
+
 class WebhookEventArgs(PageArgs):
     status = fields.Str(
         load_default=None,
-        validate=validate.Length(max=20),
+        validate=validate.OneOf(WEBHOOK_STATUSES),
         metadata={"description": "Only deliveries in this state (e.g. unplaced, placed, malformed)"},
     )
 

@@ -171,7 +171,28 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        # Two readers of one body must not see two requests: a proxy may keep the first, we the last.
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"the key {key[:80]!r} appears more than once in one object")
+            seen.add(key)
+    return obj
+
+
 def loads_strict(text: str | bytes) -> Any:
-    """Parse JSON that every database and export can hold: no NaN, no Infinity, no number that
-    overflows a float. Raises ValueError (``json.JSONDecodeError`` is one) or RecursionError."""
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    """Parse JSON that every database and export can hold: UTF-8 (RFC 8259; ``json.loads`` would
+    guess UTF-16 or UTF-32 from bytes), no key twice in one object, no NaN, no Infinity, no number
+    that overflows a float. Raises ValueError (``json.JSONDecodeError`` and
+    ``UnicodeDecodeError`` are) or RecursionError."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8")
+    return json.loads(
+        text,
+        parse_constant=_refuse_constant,
+        parse_float=_finite_float,
+        object_pairs_hook=_no_repeated_keys,
+    )

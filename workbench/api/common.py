@@ -74,7 +74,7 @@ def json_body() -> Any:
             errors={"body": [str(exc)]},
         ) from None
     except UnicodeDecodeError as exc:
-        raise BadRequest("the request body is not valid JSON", errors={"body": [str(exc)]}) from None
+        raise BadRequest("the request body is not UTF-8 JSON", errors={"body": [str(exc)]}) from None
     except RecursionError:
         raise BadRequest("the JSON body nests too deeply", errors={"body": ["nested too deeply"]}) from None
     except ValueError as exc:  # NaN, 1e400, an integer of more than 4300 digits

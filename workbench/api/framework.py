@@ -81,6 +81,14 @@ class WorkbenchParser(FlaskParser):
     nested JSON and 422 naming the JSONPath of a string no database can store.
     """
 
+    # webargs ignores unknown query parameters by default; the schemas refuse them (QuerySchema),
+    # so that a mistyped filter is a 422, not an export of everything.
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
+
     def load_json(self, req: Any, schema: marshmallow.Schema) -> Any:
         from workbench.api.common import json_body
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, jsonify, request
 from flask.views import MethodView
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from workbench.api.framework import WEBHOOK_SECRET, Blueprint, documents
 from workbench.auth import require_role
 from workbench.db import db
 from workbench.labelstudio.bootstrap import WEBHOOK_HEADER
-from workbench.labelstudio.webhook import check_secret, receive
+from workbench.labelstudio.webhook import check_secret, keep_oversized, receive
 from workbench.labelstudio.webhook_placer import ensure_started
 from workbench.models import WebhookEvent
 from workbench.schemas import (
@@ -56,14 +57,19 @@ class LabelStudioHook(MethodView):
         """Keep the delivery and answer at once: 202 once kept (placed after), or, when placing is
         inline, 200 with how it was placed; 400 for a delivery that cannot be used (kept too)."""
         check_secret(current_app.config.get("WEBHOOK_SECRET"), request.headers.get(WEBHOOK_HEADER))
-        receipt = receive(request.get_data(cache=False))
-        status = receipt.http_status
+        try:
+            body = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            receipt, status = keep_oversized(request.content_length, request.max_content_length), 413
+        else:
+            receipt = receive(body)
+            status = receipt.http_status
         if status >= 400:
             # Not the receipt: the one error shape (a Response passes @blp.response untouched).
             return jsonify(
                 WebhookRefusalSchema().dump(
                     {
-                        "code": "bad_request",
+                        "code": "payload_too_large" if status == 413 else "bad_request",
                         "status": status,
                         "message": receipt.detail,
                         "errors": {"body": [receipt.status]},

@@ -117,6 +117,13 @@ def _lock_head() -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
 
 
+def hold() -> None:
+    """Queue behind every other appender now, for the rest of the transaction (PostgreSQL; on
+    SQLite the writer transaction already excludes them): an event to be recorded once per
+    subject is looked for after this, so two writers at once cannot both find it missing."""
+    _lock_head()
+
+
 def append_many(events: Iterable[dict[str, Any]]) -> list[Appended]:
     """Append events (dicts of actor, action, subject_type, subject_id, payload) in order.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from workbench.cli import fails_cleanly, main
+from workbench.validation import MAX_INT
 
 
 def _progress_bar(enabled: bool):
@@ -49,7 +51,9 @@ def _progress_bar(enabled: bool):
     default=None,
     help="where to write the manifest (default: OUTPUT.manifest.json; with no --output, none)",
 )
-@click.option("--article-id", type=int, default=None, help="only this article's claims")
+@click.option(
+    "--article-id", type=click.IntRange(1, MAX_INT), default=None, help="only this article's claims"
+)
 @click.option("--rating", default=None, help="only verdicts with this rating")
 @click.option("--reviewer", default=None, help="only verdicts by the reviewer with this e-mail")
 @click.option("--since", default=None, help="verdicts recorded on or after this day (YYYY-MM-DD)")
@@ -90,6 +94,11 @@ def export_command(
         "published": published,
     }
     fmt, filters = read_export_query({k: v for k, v in query.items() if v is not None})
+    if output and manifest_path is None:
+        manifest_path = output + ".manifest.json"
+    # Checked before the export is recorded: a file that cannot be written fails with nothing done.
+    _can_write(output, "--output")
+    _can_write(manifest_path, "--manifest")
     settings = ClaimReviewSettings.from_config(current_app.config)
     bar, update = _progress_bar(sys.stderr.isatty() if progress is None else progress)
     try:
@@ -106,8 +115,6 @@ def export_command(
     finally:
         if bar is not None:
             bar.close()
-    if output and manifest_path is None:
-        manifest_path = output + ".manifest.json"
     if manifest_path:
         Path(manifest_path).write_text(manifest_json(manifest), encoding="utf-8")
     click.echo(
@@ -116,6 +123,16 @@ def export_command(
         + (f"; manifest {manifest_path}" if manifest_path else ""),
         err=True,
     )
+
+
+def _can_write(path: str | None, option: str) -> None:
+    if not path:
+        return
+    folder = Path(path).absolute().parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"the folder {folder} does not exist", param_hint=option)
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        raise click.BadParameter(f"{path} cannot be written", param_hint=option)
 
 
 @export_command.command("verify")

@@ -7,6 +7,7 @@ import time
 import click
 
 from workbench.cli import fails_cleanly, main
+from workbench.validation import MAX_INT
 
 
 @main.group("outbound")
@@ -51,7 +52,7 @@ def list_command() -> None:
 
 
 @outbound_group.command("pause")
-@click.argument("endpoint_id", type=int)
+@click.argument("endpoint_id", type=click.IntRange(1, MAX_INT))
 @click.option("--reason", default="")
 @fails_cleanly
 def pause_command(endpoint_id: int, reason: str) -> None:
@@ -65,7 +66,7 @@ def pause_command(endpoint_id: int, reason: str) -> None:
 
 
 @outbound_group.command("resume")
-@click.argument("endpoint_id", type=int)
+@click.argument("endpoint_id", type=click.IntRange(1, MAX_INT))
 @fails_cleanly
 def resume_command(endpoint_id: int) -> None:
     """Resume a paused endpoint and send again what waited for it."""
@@ -81,7 +82,7 @@ def resume_command(endpoint_id: int) -> None:
 
 
 @outbound_group.command("rotate-secret")
-@click.argument("endpoint_id", type=int)
+@click.argument("endpoint_id", type=click.IntRange(1, MAX_INT))
 @fails_cleanly
 def rotate_command(endpoint_id: int) -> None:
     """Give an endpoint a new signing secret and print it (shown once)."""
@@ -94,7 +95,7 @@ def rotate_command(endpoint_id: int) -> None:
 
 
 @outbound_group.command("delete")
-@click.argument("endpoint_id", type=int)
+@click.argument("endpoint_id", type=click.IntRange(1, MAX_INT))
 @fails_cleanly
 def delete_command(endpoint_id: int) -> None:
     """Delete an endpoint with its deliveries and their attempt log."""
@@ -107,7 +108,7 @@ def delete_command(endpoint_id: int) -> None:
 
 
 @outbound_group.command("attempts")
-@click.argument("endpoint_id", type=int)
+@click.argument("endpoint_id", type=click.IntRange(1, MAX_INT))
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
 @fails_cleanly
 def attempts_command(endpoint_id: int, limit: int) -> None:

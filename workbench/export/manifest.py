@@ -18,7 +18,7 @@ from flask import current_app
 from workbench import audit, signals
 from workbench.audit.chain import Appended
 from workbench.db import db
-from workbench.errors import NotFound
+from workbench.errors import Conflict, NotFound
 from workbench.export.filters import FORMATS
 from workbench.models import ExportManifest
 from workbench.models.base import iso, utcnow
@@ -90,7 +90,23 @@ def start(
     actor: str,
     via: str,
 ) -> ExportManifest:
-    """Record an export that begins now (in the caller's transaction)."""
+    """Record an export that begins now (in the caller's transaction).
+
+    An export job run again after its process died (workbench.worker re-queues it with the same
+    id) takes over the manifest its first run left unsealed: the export's id is the one the API
+    gave out, and its first start stays in the audit chain.
+    """
+    earlier = db.session.scalar(
+        sa.select(ExportManifest).where(ExportManifest.uuid == export_id).with_for_update()
+    )
+    if earlier is not None:
+        if earlier.finished_at is not None:
+            raise Conflict(f"export {export_id} is already sealed", errors={"export_id": ["sealed"]})
+        earlier.format, earlier.filters, earlier.records_expected = fmt, filters, expected
+        earlier.audit_head_seq, earlier.audit_head_hash = head.seq, head.hash
+        earlier.actor, earlier.via = actor, via
+        db.session.flush()
+        return earlier
     row = ExportManifest(
         uuid=export_id,
         format=fmt,

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -97,10 +98,19 @@ def validate_input(data: Any, *, max_bytes: int) -> ArticleInput:
     url = fields.get("url")
     if url and not url.startswith(("http://", "https://")):
         errors["url"] = ["must start with http:// or https://"]
+    elif url and not _has_host(url):
+        errors["url"] = ["names no host"]
     if errors:
         raise ValidationError("invalid fields: " + ", ".join(sorted(errors)), errors=errors)
     published = parse_published(data.get("published_at"))
     return ArticleInput(text=text, published_at=published, **fields)
+
+
+def _has_host(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # an unclosed IPv6 bracket
+        return False
 
 
 def text_sha256(text: str) -> str:

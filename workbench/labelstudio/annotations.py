@@ -256,6 +256,10 @@ def prepare_annotation(annotation: Any, email_lookup: dict[int, str] | None = No
         isinstance(lead_time, bool) or not isinstance(lead_time, int | float) or not -1e15 < lead_time < 1e15
     ):
         raise MalformedAnnotation("'lead_time' must be a number of seconds")
+    cancelled = annotation.get("was_cancelled")
+    if cancelled is not None and not isinstance(cancelled, bool):
+        # bool("no") is True: a string here would be stored as a skipped task.
+        raise MalformedAnnotation(f"'was_cancelled' must be true or false, not {cancelled!r:.40}")
     updated_key(annotation.get("created_at"), "created_at")  # validated, stored as sent
     who = annotator_id(annotation)
     return Prepared(

@@ -102,6 +102,11 @@ def cache_users(users: Iterable[Any], *, actor: str) -> dict[int, str]:
 
 def map_user(user: User, ls_id: int | None, *, actor: str) -> None:
     """Record the workbench user's Label Studio id, with its audit event, when it changed."""
+    # Locked and read again on PostgreSQL: a sync and a webhook mapping at once record one
+    # change, with the id it replaced. (On SQLite the caller's writer transaction excludes the
+    # other writer already, and begin_write would end the caller's transaction.)
+    if db.session.get_bind().dialect.name == "postgresql":
+        lock_rows(User, [user.id])
     if user.label_studio_user_id == ls_id:
         return
     before, user.label_studio_user_id = user.label_studio_user_id, ls_id
@@ -142,6 +147,7 @@ def mark_unknown(ids: Iterable[int], *, actor: str, reason: str) -> list[int]:
     wanted = sorted(set(ids))
     if not wanted:
         return []
+    audit.hold()  # looked for after the chain is held: two resolvers at once record an id once
     known = _marked_unknown(wanted) | _cached(wanted)
     new = [i for i in wanted if i not in known]
     audit.append_many(

@@ -324,6 +324,35 @@ def keep(body: bytes, *, wait: float | None = None) -> Receipt:
     return Receipt(event_id, delivery.status, delivery.detail)
 
 
+def keep_oversized(length: int | None, limit: int | None) -> Receipt:
+    """Record a delivery too large to read (over WORKBENCH_MAX_CONTENT_LENGTH): its size and
+    when it came, not its body, as ``malformed``. Label Studio does not send it again, so the
+    row is what tells an operator that a sync must recover what it carried."""
+    size = f"{length} bytes" if length is not None else "a body of unknown length"
+    detail = (
+        f"the delivery ({size}) is larger than the limit of {limit} bytes "
+        "(WORKBENCH_MAX_CONTENT_LENGTH): its body was not kept; `workbench labelstudio sync` "
+        "recovers the annotations it carried"
+    )
+    now = utcnow()
+    db.session.rollback()
+    begin_write()
+    event = WebhookEvent(
+        received_at=now,
+        action=None,
+        body="",
+        body_length=length,
+        body_sha256=None,
+        body_stored_as="not_kept",
+        status="malformed",
+        detail=detail,
+        placed_at=now,
+    )
+    db.session.add(event)
+    db.session.commit()
+    return Receipt(event.id, "malformed", detail)
+
+
 def import_spool(batch: int = 200) -> int:
     """Move deliveries kept on disk into the table, a batch per transaction, each once whoever
     else moves it at the same time (its ``spool_key`` is unique); return how many this call
@@ -385,11 +414,20 @@ def _place(event: WebhookEvent, overlap: int) -> _Version | None:
         event.status, event.detail = status, _joined(detail, event.detail)
         return None
     if action == DELETED:
+        listed = payload.get("annotations")
         ids = [
             a.get("id")
-            for a in payload.get("annotations") or []
+            for a in (listed if isinstance(listed, list) else [])
             if isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a.get("id"), bool)
         ]
+        if not ids:
+            event.status = "malformed"
+            event.detail = _joined(
+                "an ANNOTATIONS_DELETED delivery must list the deleted annotations with their "
+                f"integer ids in 'annotations' (got {str(listed)[:80]})",
+                event.detail,
+            )
+            return None
         event.status = "recorded"
         event.detail = _joined(
             f"Label Studio deleted annotations {ids}; the workbench keeps every stored version", event.detail
@@ -412,7 +450,12 @@ def _place(event: WebhookEvent, overlap: int) -> _Version | None:
     claim = find_claim(task_id, data, project_id)
     if claim is None:
         event.status = "unplaced"
-        event.detail = _joined(f"no claim is linked to Label Studio task {task_id}", event.detail)
+        named = (
+            task_id
+            if task_id is not None
+            else f"(no integer id: {task.get('id', annotation.get('task'))!r:.40})"
+        )
+        event.detail = _joined(f"no claim is linked to Label Studio task {named}", event.detail)
         return None
     if annotation.get("task") is None:
         annotation = {**annotation, "task": task_id}

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from workbench import audit
-from workbench.db import changed_rows, db
+from workbench.db import changed_rows, db, lock_rows
 from workbench.errors import NotFound, ValidationError
 from workbench.models.base import utcnow
 from workbench.models.outbound import DeliveryState, EndpointStatus, OutboundDelivery, OutboundEndpoint
@@ -42,6 +42,21 @@ def _event_types(value: Any) -> list[str]:
 
 def get(endpoint_id: int) -> OutboundEndpoint:
     endpoint = db.session.get(OutboundEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"no outbound endpoint with id {endpoint_id}")
+    return endpoint
+
+
+def _locked(endpoint_id: int) -> OutboundEndpoint:
+    """The endpoint, its row locked for the rest of the transaction and read again: a second
+    rotate or delete at once waits, then sees the first one's outcome (a deleted endpoint: 404)."""
+    get(endpoint_id)
+    lock_rows(OutboundEndpoint, [endpoint_id])
+    endpoint = db.session.scalar(
+        sa.select(OutboundEndpoint)
+        .where(OutboundEndpoint.id == endpoint_id)
+        .execution_options(populate_existing=True)
+    )
     if endpoint is None:
         raise NotFound(f"no outbound endpoint with id {endpoint_id}")
     return endpoint
@@ -155,7 +170,7 @@ def resume(endpoint_id: int, *, actor: str) -> int | None:
 
 def rotate_secret(endpoint_id: int, *, actor: str) -> tuple[OutboundEndpoint, str]:
     """Give the endpoint a new signing secret; return it (the only time it is shown)."""
-    endpoint = get(endpoint_id)
+    endpoint = _locked(endpoint_id)
     secret = signing.new_secret()
     endpoint.secret = secret
     endpoint.secret_rotated_at = utcnow()
@@ -166,7 +181,7 @@ def rotate_secret(endpoint_id: int, *, actor: str) -> tuple[OutboundEndpoint, st
 
 def delete(endpoint_id: int, *, actor: str) -> None:
     """Delete an endpoint with its deliveries and their attempt log (the audit chain keeps the event)."""
-    endpoint = get(endpoint_id)
+    endpoint = _locked(endpoint_id)
     counts = dict(
         db.session.execute(
             sa.select(OutboundDelivery.state, sa.func.count())

@@ -13,6 +13,8 @@ import ipaddress
 import socket
 from urllib.parse import SplitResult, urlsplit
 
+import httpx
+
 from workbench.errors import ValidationError
 from workbench.ingest.fetch import Address, Policy
 
@@ -26,11 +28,22 @@ def parse(url: str) -> SplitResult:
         raise ValidationError("'url' is required", errors={"url": ["required"]})
     if len(url) > URL_MAX:
         raise ValidationError(f"url is longer than {URL_MAX} characters", errors={"url": ["too long"]})
+    bad = next((ch for ch in url if ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+    if bad is not None:
+        # urlsplit drops CR, LF and tab before it looks, but the URL stored would keep them, and
+        # the HTTP client refuses such a URL at every attempt.
+        raise ValidationError(
+            f"the URL contains the character U+{ord(bad):04X} (whitespace or a control character)",
+            errors={"url": ["invalid character"]},
+        )
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port out of range
-    except ValueError as exc:
+        port = parts.port  # raises on a port out of range
+        httpx.URL(url)  # what delivers the events must be able to read it
+    except (ValueError, httpx.InvalidURL) as exc:
         raise ValidationError(f"not a valid URL: {exc}", errors={"url": ["invalid"]}) from None
+    if port == 0:
+        raise ValidationError("port 0 cannot be connected to", errors={"url": ["port 0"]})
     if parts.scheme not in ("http", "https"):
         raise ValidationError(
             f"endpoint URLs must be http or https, not {parts.scheme or 'schemeless'!r}",

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Flask, Response, request
 
-from workbench.db import db
+from workbench.db import begin_write, db
 from workbench.models import AuditEvent, User
 
 #: Every response's policy: nothing inline, nothing from elsewhere, no framing, forms post here.
@@ -156,6 +156,9 @@ def end_session(session: MutableMapping[str, Any], user: User) -> None:
     from workbench import audit
 
     session_id = session.get("sid")
+    if isinstance(session_id, str):
+        begin_write()
+        audit.hold()  # two sign-outs of one session at once record its end once
     if isinstance(session_id, str) and not session_ended(session_id):
         audit.append(
             user.email,
