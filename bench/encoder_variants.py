@@ -4,6 +4,9 @@ Usage (a virtualenv with the train-encoder extra):
     python bench/encoder_variants.py --epochs 3 [--classes 3] [--seed 13] [--out DIR]
     python bench/encoder_variants.py --soup DIR/e1.pt DIR/e2.pt DIR/e3.pt [--classes 2]
     python bench/encoder_variants.py --tfidf-mix MODEL_DIR   (an exported encoder trained to 2008)
+    python bench/encoder_variants.py --base TEACHER_DIR --lr 3e-5 --epochs 2 --out DIR   (another encoder)
+    python bench/encoder_variants.py --base TEACHER_DIR --probabilities DIR/e2.pt P.npy
+    python bench/encoder_variants.py --distil P.npy [--alpha 0.5] --epochs 3   (MiniLM learns from it)
 
 Every variant trains on the debates up to 2008 of crowdsourced.csv with the
 latest three (2008) held out for validation, exactly as `workbench model train
@@ -109,6 +112,27 @@ def torch_variants(args):
                 out.append(p)
         return out
 
+    if args.probabilities:
+        # A trained model's P(check-worthy) on the training sentences (the order of `tr`), as
+        # soft targets for --distil; and its figures, for the record.
+        weights, target_file = args.probabilities
+        model.load_state_dict(torch.load(weights))
+        report(f"weights {weights.name}", y, predict(model))
+        m = model.eval()
+        d = data[0]
+        order = sorted(range(len(d.ids)), key=lambda i: d.lengths[i])
+        p = np.zeros(len(order))
+        with torch.no_grad():
+            for b in range(0, len(order), 128):
+                idx = order[b : b + 128]
+                p[idx] = torch.softmax(m(*d.batch(idx)), dim=-1)[:, -1].double().numpy()
+        np.save(target_file, p)
+        return
+    soft = None
+    if args.distil:
+        soft = torch.tensor(np.load(args.distil), dtype=torch.float32)
+        if len(soft) != len(tr) or s.classes != 2:
+            raise SystemExit(f"--distil needs 2 classes and {len(tr)} probabilities, not {len(soft)}")
     if args.soup:
         states = [torch.load(f) for f in args.soup]
         model.load_state_dict({k: sum(st[k].float() for st in states) / len(states) for k in states[0]})
@@ -140,7 +164,15 @@ def torch_variants(args):
     for epoch in range(1, s.epochs + 1):
         model.train()
         for idx in _batches(data[0].lengths, s.batch_size, rng)[: s.max_batches]:
-            loss = loss_fn(model(*data[0].batch(idx)), y_train[idx])
+            logits = model(*data[0].batch(idx))
+            loss = loss_fn(logits, y_train[idx])
+            if soft is not None:
+                # Knowledge distillation: the teacher's probabilities as soft targets, mixed with
+                # the coders' labels (weight --alpha on the labels).
+                q = soft[idx]
+                teacher = torch.stack([1 - q, q], dim=1)
+                soft_loss = -(teacher * torch.log_softmax(logits, dim=-1)).sum(dim=1).mean()
+                loss = args.alpha * loss + (1 - args.alpha) * soft_loss
             optimiser.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -198,6 +230,16 @@ def main() -> int:
         "--base", type=Path, default=None, help="another base encoder's folder (default: MiniLM-L6)"
     )
     parser.add_argument("--max-batches", type=int, default=None, help="per epoch, to time a run")
+    parser.add_argument(
+        "--probabilities",
+        type=Path,
+        nargs=2,
+        metavar=("WEIGHTS", "FILE"),
+        default=None,
+        help="save these weights' P(CFS) on the training sentences to FILE (.npy), for --distil",
+    )
+    parser.add_argument("--distil", type=Path, default=None, help="a teacher's --probabilities file")
+    parser.add_argument("--alpha", type=float, default=0.5, help="--distil: the labels' weight")
     parser.add_argument("--out", type=Path, default=None, help="save each epoch's weights here")
     parser.add_argument("--soup", type=Path, nargs="+", default=None)
     parser.add_argument("--tfidf-mix", type=Path, default=None)
