@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from tests.factories import annotation_payload, link_claim, make_article, make_user
 from tests.test_webhook import post
 from workbench.db import db
-from workbench.models import Claim, LabelStudioUser, Verdict
+from workbench.models import AuditEvent, Claim, LabelStudioUser, Verdict
 
 _next_task = iter(range(1000, 100000))
 _next_annotation = iter(range(5000, 500000))
@@ -299,3 +299,36 @@ def test_claims_below_review_cannot_be_decided(client, reviewer, article):
     waiting = next(c for c in article.claims if c.status == "queued")
     response = act(client, reviewer, waiting.id, action="reject", reason="too early")
     assert response.status_code == 409 and "not reached review" in response.json["message"]
+
+
+def test_a_send_back_that_loses_the_race_still_records_that_label_studio_was_asked(app, reviewer, three):
+    """Sending back asks Label Studio first (holding no lock), then takes the claim's next
+    version. A webhook that moves the claim on meanwhile makes the reviewer's send-back stale
+    (409), but Label Studio already serves the task again: the chain must say so."""
+    from workbench.db import release_for_network, writer
+    from workbench.errors import Conflict
+    from workbench.review.service import decide
+
+    claim = three[0]
+    version = claim.version
+
+    def label_studio_asked_while_a_webhook_lands(c):
+        claim_id = c.id
+        release_for_network()  # as request_rework does before it calls Label Studio
+        with db.engine.begin() as conn:  # the webhook's own transaction
+            conn.execute(sa.update(Claim).where(Claim.id == claim_id).values(version=Claim.version + 1))
+
+    body = {"action": "send_back", "reason": "check the source", "claim_version": version}
+    with writer(), pytest.raises(Conflict):  # a POST's transactions are writers
+        decide(claim.id, reviewer.user, body, send_back_hook=label_studio_asked_while_a_webhook_lands)
+    db.session.rollback()
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.subject_type == "claim", AuditEvent.subject_id == str(claim.id)
+        )
+    ).all()
+    reopened = [e for e in events if e.action == "labelstudio.task_reopened"]
+    assert len(reopened) == 1 and reopened[0].payload["verdict_recorded"] is False
+    assert reopened[0].actor == reviewer.user.email
+    assert not [e for e in events if e.action == "verdict.send_back"]
+    assert db.session.get(Claim, claim.id).status != "needs_rework"

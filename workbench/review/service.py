@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from workbench import audit, signals
 from workbench.audit.rows import attest
-from workbench.db import changed_rows, db
+from workbench.db import begin_write, changed_rows, db
 from workbench.errors import Conflict, NotFound, ValidationError
 from workbench.models import Annotation, AuditEvent, Claim, ClaimStatus, LabelStudioUser, User, Verdict
 from workbench.models.base import iso, utcnow
@@ -194,6 +194,24 @@ def _bump(claim: Claim, expected: int) -> None:
     db.session.refresh(claim)
 
 
+def _note_task_reopened_unrecorded(claim_id: int, task_id: int | None, actor: str) -> None:
+    db.session.rollback()
+    begin_write()
+    audit.append(
+        actor,
+        "labelstudio.task_reopened",
+        "claim",
+        claim_id,
+        {
+            "ls_task_id": task_id,
+            "verdict_recorded": False,
+            "why": "the claim changed while Label Studio was asked to serve the task again; "
+            "the send-back was not recorded (the reviewer was told the claim changed)",
+        },
+    )
+    db.session.commit()
+
+
 def _require(data: dict[str, Any], name: str, what: str) -> Any:
     value = data.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -324,10 +342,18 @@ def decide(claim_id: int, reviewer: User, data: dict[str, Any], *, send_back_hoo
         raise ValidationError(
             f"claim {claim_id} has no annotations to rest a verdict on", errors={"claim": ["not annotated"]}
         )
-    if action == "send_back" and send_back_hook is not None:
+    asked_label_studio = action == "send_back" and send_back_hook is not None
+    if asked_label_studio:
+        task_id = claim.link.task_id if claim.link is not None else None
         send_back_hook(claim)
-
-    _bump(claim, expected)
+    try:
+        _bump(claim, expected)
+    except Conflict:
+        if asked_label_studio:
+            # Label Studio serves the task again already; the claim changed meanwhile (a webhook
+            # landed while it was asked), so no send-back is recorded: the chain still says so.
+            _note_task_reopened_unrecorded(claim_id, task_id, reviewer.email)
+        raise
     version = (previous.version if previous else 0) + 1
     verdict = Verdict(
         claim_id=claim.id,
