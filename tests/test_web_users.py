@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from tests.factories import make_user
@@ -98,6 +99,7 @@ def test_two_role_changes_at_once_each_record_the_role_they_replaced(app):
 
     from workbench.auth import change_role
 
+    make_user("admin")  # so that the target may be demoted again (never the last admin)
     target = make_user("annotator").user.id
     db.session.commit()
     barrier = threading.Barrier(2)
@@ -133,3 +135,71 @@ def test_two_role_changes_at_once_each_record_the_role_they_replaced(app):
     assert len(changes) == 2 and changes[0][0] == "annotator", changes
     assert changes[1][0] == changes[0][1], f"the second change did not record the first one's role: {changes}"
     assert db.session.get(User, target).role == changes[1][1]
+
+
+def test_the_last_active_admin_cannot_be_disabled_or_demoted_at_any_door(app, client, runner):
+    from workbench.auth import change_role, disable_user
+    from workbench.errors import Conflict
+
+    only = make_user("admin")
+    other = make_user("admin")
+    # The API refuses an admin disabling themselves, as the users page does.
+    refused = client.post(f"/api/v1/users/{only.user.id}/disable", headers=only.headers)
+    assert refused.status_code == 409 and "yourself" in refused.json["message"]
+    assert client.post(f"/api/v1/users/{other.user.id}/disable", headers=only.headers).status_code == 200
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    with pytest.raises(Conflict, match="last active admin"):
+        change_role(db.session.get(User, only.user.id), "reviewer", actor="cli")
+    db.session.rollback()
+    with pytest.raises(Conflict, match="last active admin"):
+        disable_user(db.session.get(User, only.user.id), actor="cli")
+    db.session.rollback()
+    result = runner.invoke(args=["users", "disable", "--email", only.user.email])
+    assert result.exit_code != 0 and "last active admin" in result.output, result.output
+    db.session.expire_all()
+    assert db.session.get(User, only.user.id).active and db.session.get(User, only.user.id).role == "admin"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before
+    # With another admin, the change is allowed.
+    make_user("admin")
+    assert change_role(db.session.get(User, only.user.id), "reviewer", actor="cli")
+    db.session.commit()
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one_admin(app):
+    import threading
+
+    from workbench.auth import disable_user
+    from workbench.errors import Conflict
+
+    first, second = make_user("admin").user.id, make_user("admin").user.id
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def disable(target: int) -> None:
+        with app.app_context():
+            user = db.session.get(User, target)
+            barrier.wait(timeout=30)
+            try:
+                disable_user(user, actor="admin@example.org")
+                db.session.commit()
+                outcomes.append("disabled")
+            except Conflict:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=disable, args=(t,)) for t in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["disabled", "refused"]
+    db.session.expire_all()
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
+        )
+        == 1
+    )

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from flask import g, request
 from sqlalchemy.exc import IntegrityError
 
-from workbench.db import changed_rows, db, lock_rows
-from workbench.errors import Forbidden, Unauthorized, ValidationError
+from workbench.db import begin_write, changed_rows, db, lock_rows
+from workbench.errors import Conflict, Forbidden, Unauthorized, ValidationError
 from workbench.models import ROLES, User
 from workbench.validation import check_text
 
@@ -128,11 +128,34 @@ def disable_user(user: User, *, actor: str) -> bool:
     from workbench import audit
     from workbench.audit.rows import attest
 
+    _keep_an_admin(user, "disable")
     # Conditional, in SQL: of two admins disabling at once, one changes the row and writes the event.
     if not _update_user_if(user, User.active.is_(True), active=False):
         return False
     audit.append(actor, "user.disabled", "user", user.id, {"email": user.email, "rows": attest(user)})
     return True
+
+
+def _keep_an_admin(user: User, what: str) -> None:
+    """Refuse to disable or demote the last active admin: nobody could manage users after.
+
+    The active admins' rows are locked first (PostgreSQL; SQLite's writer transaction excludes
+    other writers), so two admins disabling each other at once cannot both pass the count.
+    """
+    if user.role != "admin" or not user.active:
+        return
+    active_admins = sa.select(User.id).where(User.role == "admin", User.active.is_(True))
+    if db.session.get_bind().dialect.name == "postgresql":
+        admins = list(db.session.scalars(active_admins.order_by(User.id).with_for_update()))
+    else:
+        begin_write()
+        admins = list(db.session.scalars(active_admins))
+    if admins == [user.id]:
+        raise Conflict(
+            f"{user.email} is the last active admin: {what} them and nobody can manage users; "
+            "make another admin first (workbench users create --email EMAIL --role admin)",
+            errors={"user": ["last active admin"]},
+        )
 
 
 def _update_user_if(user: User, condition, **values) -> bool:
@@ -160,6 +183,8 @@ def change_role(user: User, role: str, *, actor: str) -> bool:
     lock_rows(User, [user.id])
     db.session.refresh(user)
     before = user.role
+    if role != "admin":
+        _keep_an_admin(user, "demote")
     if not _update_user_if(user, User.role != role, role=role):
         return False
     audit.append(

@@ -10,7 +10,7 @@ from workbench.api.common import With
 from workbench.api.framework import Blueprint, documents
 from workbench.auth import create_user, disable_user, require_role
 from workbench.db import db
-from workbench.errors import NotFound
+from workbench.errors import Conflict, NotFound
 from workbench.models import User
 from workbench.schemas import CreatedUserSchema, PageArgs, UserInputSchema, UserPageSchema, UserSchema
 
@@ -44,12 +44,15 @@ class Users(MethodView):
 class UserDisable(MethodView):
     @require_role("admin")
     @blp.response(200, UserSchema)
-    @documents(404)
+    @documents(404, 409)
     def post(self, user_id: int):
-        """Disable a user: their token stops working at once."""
+        """Disable a user: their token stops working at once. Not yourself (as on the users page),
+        and not the last active admin."""
         user = db.session.get(User, user_id)
         if user is None:
             raise NotFound(f"no user with id {user_id}")
+        if user.id == g.user.id:
+            raise Conflict("you cannot disable yourself; ask another admin", errors={"user": ["yourself"]})
         # One door for the API and the CLI: the event attests the user's row (audit/rows.py).
         if disable_user(user, actor=g.user.email):
             db.session.commit()
