@@ -219,3 +219,10 @@ def test_the_webhook_event_list_refuses_an_unknown_status(client, admin):
         client.get("/api/v1/hooks/label-studio/events?status=malformed", headers=admin.headers).status_code
         == 200
     )
+
+
+def test_a_verdict_on_an_unknown_annotation_names_it(client, reviewer, unanimous):
+    body = {"rating": "False", "annotation_ids": [999999], "claim_version": unanimous.version}
+    response = client.post(f"/api/v1/claims/{unanimous.id}/verdict", headers=reviewer.headers, json=body)
+    assert response.status_code == 422 and "999999" in response.json["message"]
+    assert response.json["errors"] == {"annotation_ids": ["unknown for this claim"]}

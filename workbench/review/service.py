@@ -401,6 +401,13 @@ def record_verdict(claim_id: int, reviewer: User, data: dict[str, Any]) -> Verdi
     """Record a rating: an accept when the annotations it rests on all gave it, else an override."""
     annotations = list(db.session.scalars(sa.select(Annotation).where(Annotation.claim_id == claim_id)))
     rests_on = data.get("annotation_ids") or sorted(a.id for a in current_votes(annotations).values())
+    unknown = sorted(set(rests_on) - {a.id for a in annotations})
+    # Said first (an override's "rationale is required" would hide it); no claim: decide's 404.
+    if unknown and db.session.get(Claim, claim_id) is not None:
+        raise ValidationError(
+            f"annotation_ids {unknown} are not annotations of claim {claim_id}",
+            errors={"annotation_ids": ["unknown for this claim"]},
+        )
     chosen = [a for a in annotations if a.id in set(rests_on)]
     if chosen and len(chosen) == len(rests_on) and all(a.verdict == data.get("rating") for a in chosen):
         return decide(claim_id, reviewer, {**data, "action": "accept", "annotation_ids": rests_on})
