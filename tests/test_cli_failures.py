@@ -376,3 +376,23 @@ def test_an_endpoint_id_no_column_holds_is_a_usage_error(runner, command):
     result = runner.invoke(args=["outbound", command, "99999999999999999999"])
     assert result.exit_code == 2 and "is not in the range" in result.output, result.output
     assert "unexpected" not in result.output
+
+
+def test_an_export_to_an_existing_writable_file_in_a_read_only_folder_is_written(
+    app, runner, tmp_path, monkeypatch
+):
+    """Only a file to create needs its folder writable. (Tests run as root, for whom every folder
+    is writable: the folder's refusal is what os.access says here.)"""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    target, manifest = folder / "out.jsonl", folder / "out.manifest.json"
+    target.write_bytes(b"old")
+    manifest.write_bytes(b"")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
+    result = runner.invoke(args=["export", "--output", str(target), "--manifest", str(manifest)])
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == b"" and json.loads(manifest.read_text())["records"] == 0
+    # A file that does not exist yet in that folder cannot be created: refused before anything runs.
+    refused = runner.invoke(args=["export", "--output", str(folder / "new.jsonl")])
+    assert refused.exit_code == 2 and "cannot be created" in refused.output, refused.output

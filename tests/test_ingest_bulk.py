@@ -74,6 +74,19 @@ def test_a_bad_line_in_the_middle_is_reported_by_number_and_the_rest_go_in(app):
     assert seen[-1] == (7, 7) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+@pytest.mark.parametrize("as_text", [False, True])
+def test_a_json_lines_file_saved_with_a_utf8_bom_keeps_its_first_line(app, as_text):
+    data = b"\xef\xbb\xbf" + jsonl({"text": article_text(1), "title": "First"}, {"text": article_text(2)})
+    result = run(bulk.items_from_jsonl(data.decode("utf-8") if as_text else data))["result"]
+    assert (result["created"], result["failed"]) == (2, 0), result["errors"]
+    assert "First" in set(db.session.scalars(sa.select(Article.title)))
+    # A key given twice on a line is that line's error; the others go in.
+    twice = jsonl({"text": article_text(3)}) + b'{"text": "a", "text": "b"}\n'
+    again = run(bulk.items_from_jsonl(twice))["result"]
+    assert (again["created"], again["failed"]) == (1, 1)
+    assert "more than once" in again["errors"][0]["message"]
+
+
 def test_duplicates_are_reported_as_such_and_stored_once(app):
     data = jsonl(
         {"text": article_text(1)}, {"text": article_text(1), "title": "again"}, {"text": article_text(2)}

@@ -168,6 +168,19 @@ def test_a_webhook_delivery_over_the_limit_is_413_and_kept_for_inspection(app, c
     assert wrong.status_code == 401 and len(_kept_oversized()) == 1
 
 
+def test_over_http_a_webhook_content_length_no_column_holds_is_still_kept(app):
+    with serve(app) as address:
+        head = (
+            "POST /api/v1/hooks/label-studio HTTP/1.1\r\nHost: localhost\r\n"
+            f"{WEBHOOK_HEADER}: {WEBHOOK_SECRET}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {2**40}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        status, _, payload = raw_request(address, head)
+    assert status == 413, payload
+    (event,) = _kept_oversized()
+    assert event.body_length is None and json.loads(payload)["event_id"] == event.id
+
+
 def test_over_http_a_chunked_webhook_delivery_over_the_limit_is_kept_for_inspection(app):
     app.config["MAX_CONTENT_LENGTH"] = 4096
     body = json.dumps({"action": "ANNOTATION_CREATED", "annotation": {"id": 1, "x": "y" * 8000}}).encode()

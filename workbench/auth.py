@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import g, request
 from sqlalchemy.exc import IntegrityError
 
-from workbench.db import begin_write, changed_rows, db, lock_rows
+from workbench.db import begin_write, changed_rows, db
 from workbench.errors import Conflict, Forbidden, Unauthorized, ValidationError
 from workbench.models import ROLES, User
 from workbench.validation import check_text
@@ -128,7 +128,7 @@ def disable_user(user: User, *, actor: str) -> bool:
     from workbench import audit
     from workbench.audit.rows import attest
 
-    _keep_an_admin(user, "disable")
+    _keep_an_admin(user, _lock_for_change(user), "disable")
     # Conditional, in SQL: of two admins disabling at once, one changes the row and writes the event.
     if not _update_user_if(user, User.active.is_(True), active=False):
         return False
@@ -136,21 +136,39 @@ def disable_user(user: User, *, actor: str) -> bool:
     return True
 
 
-def _keep_an_admin(user: User, what: str) -> None:
-    """Refuse to disable or demote the last active admin: nobody could manage users after.
+def _lock_for_change(user: User) -> list[int]:
+    """Lock what a role change or a disable decides on, and read the user again; return the
+    active admins' ids.
 
-    The active admins' rows are locked first (PostgreSQL; SQLite's writer transaction excludes
-    other writers), so two admins disabling each other at once cannot both pass the count.
+    Always in one order, so two changes at once queue rather than deadlock on PostgreSQL: the
+    audit chain first (every change appends to it, and sync holds it before it maps users), then
+    the user's row and every active admin's, by id. On SQLite the writer transaction excludes
+    every other writer.
     """
-    if user.role != "admin" or not user.active:
-        return
-    active_admins = sa.select(User.id).where(User.role == "admin", User.active.is_(True))
+    from workbench import audit
+
     if db.session.get_bind().dialect.name == "postgresql":
-        admins = list(db.session.scalars(active_admins.order_by(User.id).with_for_update()))
+        audit.hold()
+        rows = (
+            sa.select(User.id)
+            .where(sa.or_(User.id == user.id, sa.and_(User.role == "admin", User.active.is_(True))))
+            .order_by(User.id)
+            .with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows naming users still insert
+        )
+        db.session.execute(rows).all()
     else:
         begin_write()
-        admins = list(db.session.scalars(active_admins))
-    if admins == [user.id]:
+    db.session.refresh(user)
+    return list(
+        db.session.scalars(
+            sa.select(User.id).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
+        )
+    )
+
+
+def _keep_an_admin(user: User, admins: list[int], what: str) -> None:
+    """Refuse to disable or demote the last active admin: nobody could manage users after."""
+    if user.role == "admin" and user.active and admins == [user.id]:
         raise Conflict(
             f"{user.email} is the last active admin: {what} them and nobody can manage users; "
             "make another admin first (workbench users create --email EMAIL --role admin)",
@@ -159,7 +177,14 @@ def _keep_an_admin(user: User, what: str) -> None:
 
 
 def _update_user_if(user: User, condition, **values) -> bool:
-    """Update the user's row only where ``condition`` still holds; say whether it did."""
+    """Update the user's row only where ``condition`` still holds; say whether it did.
+
+    On PostgreSQL the audit chain is held first: every user change appends to it, and sync holds
+    it before it maps users, so a user's row is never locked before the chain (no deadlock)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from workbench import audit
+
+        audit.hold()
     done = changed_rows(
         sa.update(User)
         .where(User.id == user.id, condition)
@@ -180,11 +205,10 @@ def change_role(user: User, role: str, *, actor: str) -> bool:
             f"unknown role {role!r}; use one of {', '.join(ROLES)}", errors={"role": ["invalid"]}
         )
     # The row locked and read again: two changes at once each record the role they replaced.
-    lock_rows(User, [user.id])
-    db.session.refresh(user)
+    admins = _lock_for_change(user)
     before = user.role
     if role != "admin":
-        _keep_an_admin(user, "demote")
+        _keep_an_admin(user, admins, "demote")
     if not _update_user_if(user, User.role != role, role=role):
         return False
     audit.append(

@@ -94,7 +94,9 @@ def issue_link(user: User, *, actor: str, purpose: str = "set") -> str:
     from workbench import audit
 
     # Two admins issuing links at once: the user's row lock orders them, so the second revokes the
-    # first's link and exactly one stays usable.
+    # first's link and exactly one stays usable. The audit chain first, as every user change.
+    if db.session.get_bind().dialect.name == "postgresql":
+        audit.hold()
     lock_rows(User, [user.id])
     if not user.active:
         raise ValidationError(f"{user.email} is disabled; enable them before sending a link")

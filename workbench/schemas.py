@@ -552,7 +552,7 @@ class WebhookEventArgs(PageArgs):
     status = fields.Str(
         load_default=None,
         validate=validate.OneOf(WEBHOOK_STATUSES),
-        metadata={"description": "Only deliveries in this state (e.g. unplaced, placed, malformed)"},
+        metadata={"description": "Only deliveries in this state: " + ", ".join(WEBHOOK_STATUSES)},
     )
 
 

@@ -128,11 +128,15 @@ def export_command(
 def _can_write(path: str | None, option: str) -> None:
     if not path:
         return
+    if Path(path).exists():  # an existing file (or /dev/stdout) needs only itself writable
+        if not os.access(path, os.W_OK):
+            raise click.BadParameter(f"{path} cannot be written", param_hint=option)
+        return
     folder = Path(path).absolute().parent
     if not folder.is_dir():
         raise click.BadParameter(f"the folder {folder} does not exist", param_hint=option)
-    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
-        raise click.BadParameter(f"{path} cannot be written", param_hint=option)
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(f"{path} cannot be created in {folder}", param_hint=option)
 
 
 @export_command.command("verify")

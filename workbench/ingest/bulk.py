@@ -39,6 +39,12 @@ def _failed(source: str, message: str, errors: dict[str, Any] | None = None, sta
 
 def items_from_jsonl(data: bytes | str, *, name: str | None = None) -> list[Item]:
     """One item per non-blank line of JSON Lines; a line that is not a JSON object is an error item."""
+    # A file saved as "UTF-8 with BOM" (Notepad, Excel, PowerShell) is UTF-8: its first line is
+    # read without the mark (the API's JSON bodies refuse one: RFC 8259).
+    if isinstance(data, bytes) and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif isinstance(data, str) and data.startswith("\ufeff"):
+        data = data[1:]
     lines: list[str | bytes] = list(data.splitlines())
     items = []
     for number, line in enumerate(lines, start=1):

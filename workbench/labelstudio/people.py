@@ -94,7 +94,7 @@ def cache_users(users: Iterable[Any], *, actor: str) -> dict[int, str]:
         emails[uid] = names["email"]
     # Label Studio users are workbench users with the same email.
     by_email = {e: i for i, e in emails.items()}
-    for person in db.session.scalars(sa.select(User).where(User.email.in_(list(by_email)))):
+    for person in db.session.scalars(sa.select(User).where(User.email.in_(list(by_email))).order_by(User.id)):
         map_user(person, by_email[person.email], actor=actor)
     db.session.flush()
     return emails
@@ -102,10 +102,14 @@ def cache_users(users: Iterable[Any], *, actor: str) -> dict[int, str]:
 
 def map_user(user: User, ls_id: int | None, *, actor: str) -> None:
     """Record the workbench user's Label Studio id, with its audit event, when it changed."""
-    # Locked and read again on PostgreSQL: a sync and a webhook mapping at once record one
-    # change, with the id it replaced. (On SQLite the caller's writer transaction excludes the
-    # other writer already, and begin_write would end the caller's transaction.)
+    if user.label_studio_user_id == ls_id:
+        return
+    # A change: locked and read again on PostgreSQL, so a sync and a webhook mapping at once
+    # record one change, with the id it replaced; the audit chain first, as every user change
+    # takes it (auth._lock_for_change), so the two orders never cross. (On SQLite the caller's
+    # writer transaction excludes the other writer already.)
     if db.session.get_bind().dialect.name == "postgresql":
+        audit.hold()
         lock_rows(User, [user.id])
     if user.label_studio_user_id == ls_id:
         return

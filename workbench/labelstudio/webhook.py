@@ -327,7 +327,11 @@ def keep(body: bytes, *, wait: float | None = None) -> Receipt:
 def keep_oversized(length: int | None, limit: int | None) -> Receipt:
     """Record a delivery too large to read (over WORKBENCH_MAX_CONTENT_LENGTH): its size and
     when it came, not its body, as ``malformed``. Label Studio does not send it again, so the
-    row is what tells an operator that a sync must recover what it carried."""
+    row is what tells an operator that a sync must recover what it carried. One INSERT on the
+    intake connection, as :func:`keep`; a database that does not take it in time is logged and
+    the delivery still answered."""
+    if length is not None and not 0 <= length <= MAX_INT:
+        length = None  # a Content-Length no column holds
     size = f"{length} bytes" if length is not None else "a body of unknown length"
     detail = (
         f"the delivery ({size}) is larger than the limit of {limit} bytes "
@@ -335,22 +339,29 @@ def keep_oversized(length: int | None, limit: int | None) -> Receipt:
         "recovers the annotations it carried"
     )
     now = utcnow()
-    db.session.rollback()
-    begin_write()
-    event = WebhookEvent(
-        received_at=now,
-        action=None,
-        body="",
-        body_length=length,
-        body_sha256=None,
-        body_stored_as="not_kept",
-        status="malformed",
-        detail=detail,
-        placed_at=now,
-    )
-    db.session.add(event)
-    db.session.commit()
-    return Receipt(event.id, "malformed", detail)
+    row = {
+        "received_at": now,
+        "action": None,
+        "body": "",
+        "body_length": length,
+        "body_sha256": None,
+        "body_stored_as": "not_kept",
+        "status": "malformed",
+        "detail": detail,
+        "placed_at": now,
+        "spool_key": None,
+    }
+    wait = INTAKE_WAIT.get(db.engine.dialect.name, 0.5)
+    try:
+        with writer(), _intake_connection(wait, wait) as conn:
+            key = conn.execute(sa.insert(WebhookEvent).values(**row)).inserted_primary_key
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+        current_app.logger.error(
+            "a webhook delivery over the size limit (%s) was not recorded: %s", size, type(exc).__name__
+        )
+        return Receipt(None, "malformed", f"{detail}; the database did not take its record in time")
+    assert key is not None  # an INSERT of one row has its key
+    return Receipt(key[0], "malformed", detail)
 
 
 def import_spool(batch: int = 200) -> int:
