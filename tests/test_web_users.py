@@ -203,3 +203,49 @@ def test_two_admins_disabling_each_other_at_once_leave_one_admin(app):
         )
         == 1
     )
+
+
+def test_a_demotion_waiting_for_a_lower_admins_row_holds_no_other_row(app, database_url):
+    """A demotion locked its user's row, then every active admin's; a disable locked every active
+    admin's. T1 (demote 3) held 3 and waited for 1 while T2 (disable 1) held 1 and waited for 3:
+    PostgreSQL aborted one as a deadlock (a 500). Every user change now locks in one order (the
+    audit chain, then the rows by id), so while it waits for row 1 it holds row 3 not yet."""
+    import threading
+    import time
+
+    from workbench.auth import change_role
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: there are no row locks to order")
+    ids = [make_user("admin").user.id for _ in range(3)]
+    db.session.commit()
+    other = sa.create_engine(database_url)
+    errors: list[BaseException] = []
+
+    def demote() -> None:
+        try:
+            with app.app_context():
+                change_role(db.session.get(User, ids[2]), "reviewer", actor="admin@example.org")
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    try:
+        with other.connect() as holder:  # "T2": holds the lowest admin's row
+            holder.execute(sa.text("SELECT id FROM users WHERE id = :i FOR UPDATE"), {"i": ids[0]})
+            thread = threading.Thread(target=demote)
+            thread.start()
+            time.sleep(1.0)  # the demotion is now waiting for row ids[0]
+            assert thread.is_alive()
+            with other.connect() as probe:
+                # Old order: the demoted admin's row was already locked: "could not obtain lock".
+                probe.execute(sa.text("SELECT id FROM users WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[2]})
+                probe.rollback()
+            holder.rollback()
+        thread.join(timeout=60)
+    finally:
+        other.dispose()
+    assert not errors, errors
+    db.session.expire_all()
+    assert db.session.get(User, ids[2]).role == "reviewer"
