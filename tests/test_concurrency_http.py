@@ -242,9 +242,9 @@ def test_admins_disabling_one_user_at_once_write_one_event(served):
     assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
     fresh()
     events = db.session.scalars(
-        sa.select(AuditEvent.action).where(
-            AuditEvent.subject_type == "user", AuditEvent.subject_id == str(target)
-        )
+        sa.select(AuditEvent.action)
+        .where(AuditEvent.subject_type == "user", AuditEvent.subject_id == str(target))
+        .order_by(AuditEvent.seq)
     ).all()
     assert events == ["user.created", "user.disabled"]
 
@@ -273,8 +273,8 @@ def test_admins_deleting_one_endpoint_at_once_record_one_deletion(app, served):
         assert all("no outbound endpoint" in r.json()["message"] for r in responses if r.status_code == 404)
         fresh()
         events = db.session.scalars(
-            sa.select(AuditEvent.action).where(
-                AuditEvent.subject_type == "outbound_endpoint", AuditEvent.subject_id == str(endpoint_id)
-            )
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.subject_type == "outbound_endpoint", AuditEvent.subject_id == str(endpoint_id))
+            .order_by(AuditEvent.seq)
         ).all()
         assert events == ["outbound.endpoint_registered", "outbound.endpoint_deleted"]
