@@ -70,7 +70,13 @@ def torch_variants(args):
     from torch import nn
     from transformers import AutoModel, AutoTokenizer
 
-    from workbench.extraction.encoder_training import Classifier, _batches, _Encoded, base_model_dir
+    from workbench.extraction.encoder_training import (
+        Classifier,
+        _batches,
+        _Encoded,
+        _predict,
+        base_model_dir,
+    )
 
     train, tr, va, test, gt = splits()
     s = Settings(
@@ -99,18 +105,9 @@ def torch_variants(args):
         np.array([e.label for e in gt]),
     )
 
-    def predict(m):
-        m.eval()
-        out = []
-        with torch.no_grad():
-            for d in data[1:]:
-                order = sorted(range(len(d.ids)), key=lambda i: d.lengths[i])
-                p = np.zeros(len(order))
-                for b in range(0, len(order), 128):
-                    idx = order[b : b + 128]
-                    p[idx] = torch.softmax(m(*d.batch(idx)), dim=-1)[:, -1].double().numpy()
-                out.append(p)
-        return out
+    def predict(m, parts=None):
+        """P(CFS) per sentence of each part (default: validation, shift and groundtruth)."""
+        return [_predict(m, d) for d in (data[1:] if parts is None else parts)]
 
     if args.probabilities:
         # A trained model's P(check-worthy) on the training sentences (the order of `tr`), as
@@ -118,15 +115,7 @@ def torch_variants(args):
         weights, target_file = args.probabilities
         model.load_state_dict(torch.load(weights))
         report(f"weights {weights.name}", y, predict(model))
-        m = model.eval()
-        d = data[0]
-        order = sorted(range(len(d.ids)), key=lambda i: d.lengths[i])
-        p = np.zeros(len(order))
-        with torch.no_grad():
-            for b in range(0, len(order), 128):
-                idx = order[b : b + 128]
-                p[idx] = torch.softmax(m(*d.batch(idx)), dim=-1)[:, -1].double().numpy()
-        np.save(target_file, p)
+        np.save(target_file, predict(model, [data[0]])[0])
         return
     soft = None
     if args.distil:

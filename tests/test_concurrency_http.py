@@ -88,6 +88,19 @@ def fresh() -> None:
     db.session.rollback()
 
 
+def actions_on(subject_type: str, subject_id: int) -> list[str]:
+    """The audit chain's actions on one subject, in chain order."""
+    from workbench.models import AuditEvent
+
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == str(subject_id))
+            .order_by(AuditEvent.seq)
+        )
+    )
+
+
 def until_placed(url: str, timeout: float = 120) -> float:
     """Wait until the server at ``url`` has placed every delivery it kept (in its table or on its
     disk); return how long that took."""
@@ -230,7 +243,6 @@ def test_deliveries_replayed_duplicated_and_reordered_end_in_label_studios_newes
 
 
 def test_admins_disabling_one_user_at_once_write_one_event(served):
-    from workbench.models import AuditEvent
 
     headers = [make_user("admin").headers for _ in range(6)]
     target = make_user("annotator").user.id
@@ -241,19 +253,13 @@ def test_admins_disabling_one_user_at_once_write_one_event(served):
     responses = at_once([group], workers=6)
     assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
     fresh()
-    events = db.session.scalars(
-        sa.select(AuditEvent.action)
-        .where(AuditEvent.subject_type == "user", AuditEvent.subject_id == str(target))
-        .order_by(AuditEvent.seq)
-    ).all()
-    assert events == ["user.created", "user.disabled"]
+    assert actions_on("user", target) == ["user.created", "user.disabled"]
 
 
 def test_admins_deleting_one_endpoint_at_once_record_one_deletion(app, served):
     """Each DELETE read the endpoint before the first one committed: all answered 204 and the
     chain recorded up to four deletions of one endpoint (PostgreSQL). Now the row is locked and
     read again: one deletion, the others told it is gone."""
-    from workbench.models import AuditEvent
     from workbench.outbound import endpoints
 
     headers = [make_user("admin").headers for _ in range(4)]
@@ -272,9 +278,7 @@ def test_admins_deleting_one_endpoint_at_once_record_one_deletion(app, served):
         assert sorted(r.status_code for r in responses) == [204, 404, 404, 404], [r.text for r in responses]
         assert all("no outbound endpoint" in r.json()["message"] for r in responses if r.status_code == 404)
         fresh()
-        events = db.session.scalars(
-            sa.select(AuditEvent.action)
-            .where(AuditEvent.subject_type == "outbound_endpoint", AuditEvent.subject_id == str(endpoint_id))
-            .order_by(AuditEvent.seq)
-        ).all()
-        assert events == ["outbound.endpoint_registered", "outbound.endpoint_deleted"]
+        assert actions_on("outbound_endpoint", endpoint_id) == [
+            "outbound.endpoint_registered",
+            "outbound.endpoint_deleted",
+        ]
